@@ -1,0 +1,209 @@
+"""Shapes and validates; writes go through interviews.services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from interviews import selectors
+from interviews.models import (
+    Conversation,
+    Interviewer,
+    InterviewReport,
+    InterviewSession,
+    Question,
+    Student,
+)
+
+
+class InterviewerSerializer(serializers.ModelSerializer):
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Interviewer
+        fields = ["id", "user", "name", "email", "created_at"]
+
+
+class StudentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Student
+        fields = ["id", "name", "email", "created_at"]
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    interviewer_id = serializers.PrimaryKeyRelatedField(
+        source="interviewer", queryset=Interviewer.objects.all(), write_only=True
+    )
+    student_id = serializers.PrimaryKeyRelatedField(
+        source="student", queryset=Student.objects.all(), write_only=True
+    )
+    interviewer = InterviewerSerializer(read_only=True)
+    student = StudentSerializer(read_only=True)
+    join_url = serializers.SerializerMethodField()
+    dashboard_url = serializers.SerializerMethodField()
+    duration_minutes = serializers.IntegerField(min_value=1, max_value=600, default=30)
+    language = serializers.CharField(max_length=16, required=False)
+
+    class Meta:
+        model = InterviewSession
+        fields = [
+            "id",
+            "session_id",
+            "interviewer_id",
+            "student_id",
+            "interviewer",
+            "student",
+            "title",
+            "description",
+            "duration_minutes",
+            "status",
+            "language",
+            "scheduled_at",
+            "started_at",
+            "ended_at",
+            "created_at",
+            "updated_at",
+            "join_url",
+            "dashboard_url",
+        ]
+        read_only_fields = ["status", "started_at", "ended_at"]
+
+    def get_join_url(self, session: InterviewSession) -> str:
+        return selectors.join_url(session)
+
+    def get_dashboard_url(self, session: InterviewSession) -> str:
+        return selectors.dashboard_url(session)
+
+
+class SessionField(serializers.PrimaryKeyRelatedField):
+    """A session by integer id (as the original took it) or by UUID."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            return selectors.session_get(data)
+        except Exception:
+            self.fail("does_not_exist", pk_value=data)
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    session = SessionField(queryset=InterviewSession.objects.all(), required=False, allow_null=True)
+    session_id = serializers.UUIDField(source="session.session_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Question
+        fields = [
+            "id",
+            "session",
+            "session_id",
+            "question_text",
+            "category",
+            "difficulty",
+            "order",
+            "expected_answer",
+            "created_at",
+        ]
+
+
+class QuestionBulkSerializer(serializers.Serializer):
+    questions = serializers.ListField(
+        child=serializers.DictField(), allow_empty=False, max_length=500
+    )
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    session = SessionField(queryset=InterviewSession.objects.all())
+    session_id = serializers.UUIDField(source="session.session_id", read_only=True)
+    question = serializers.PrimaryKeyRelatedField(
+        queryset=Question.objects.all(), required=False, allow_null=True
+    )
+    message = serializers.CharField(max_length=100_000)
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id",
+            "session",
+            "session_id",
+            "question",
+            "speaker",
+            "message",
+            "audio_file",
+            "timestamp",
+            "seq",
+        ]
+        read_only_fields = ["timestamp", "seq"]
+
+    def validate(self, attrs):
+        question = attrs.get("question")
+        if question is not None and question.session_id != attrs["session"].pk:
+            raise serializers.ValidationError(
+                {"question": "This question belongs to another session."}
+            )
+        return attrs
+
+
+class VoiceToTextSerializer(serializers.Serializer):
+    audio_file = serializers.FileField()
+    session_id = serializers.UUIDField(required=False)
+
+
+class AiInterviewSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["initialize", "respond", "end"])
+    session_id = serializers.UUIDField()
+    student_response = serializers.CharField(
+        required=False, allow_blank=False, trim_whitespace=True
+    )
+
+    def validate(self, attrs):
+        if attrs["action"] == "respond":
+            text = attrs.get("student_response")
+            if not text:
+                raise serializers.ValidationError(
+                    {"student_response": "Required for action 'respond'."}
+                )
+            limit = settings.RT.answer_max_chars
+            if len(text) > limit:
+                raise serializers.ValidationError(
+                    {"student_response": f"At most {limit} characters."}
+                )
+        return attrs
+
+
+class AiInterviewResponseSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    session_id = serializers.UUIDField()
+    message = serializers.CharField(allow_null=True)
+    conversation_id = serializers.IntegerField(allow_null=True)
+    question_id = serializers.IntegerField(allow_null=True)
+    interview_closed = serializers.BooleanField()
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    session = serializers.PrimaryKeyRelatedField(read_only=True)
+    session_id = serializers.UUIDField(source="session.session_id", read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InterviewReport
+        fields = ["id", "session", "session_id", "pdf_file", "generated_at", "download_url"]
+
+    @extend_schema_field(serializers.CharField())
+    def get_download_url(self, report: InterviewReport) -> str:
+        path = f"/api/reports/{report.pk}/download/"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class ReportGenerateSerializer(serializers.Serializer):
+    session_id = serializers.UUIDField()
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})

@@ -1,0 +1,21 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+router.register("interviewers", views.InterviewerViewSet, basename="interviewer")
+router.register("students", views.StudentViewSet, basename="student")
+router.register("sessions", views.SessionViewSet, basename="session")
+router.register("questions", views.QuestionViewSet, basename="question")
+router.register("conversations", views.ConversationViewSet, basename="conversation")
+router.register("reports", views.ReportViewSet, basename="report")
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("ai-interview/", views.AiInterviewView.as_view(), name="ai-interview"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include(router.urls)),
+]

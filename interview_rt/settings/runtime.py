@@ -1,0 +1,147 @@
+"""The one object that holds every runtime tunable, read from the environment.
+
+Django's own settings (DATABASES, CHANNEL_LAYERS, ...) are derived in
+``base.py``; everything interview-rt itself tunes lives here, as
+``settings.RT``. Each field's default is documented in docs/configuration.md;
+the environment variable is the field name in upper case prefixed ``RT_``
+unless ``env`` names another (for variables users already know, such as
+``OPENAI_API_KEY``).
+
+Tests change a value with ``override_settings(RT=replace(settings.RT, ...))``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value its setting cannot take."""
+
+
+def _env_name(f) -> str:
+    return f.metadata.get("env") or f"RT_{f.name.upper()}"
+
+
+def _setting(default: Any, doc: str, env: str | None = None):
+    return field(default=default, metadata={"doc": doc, "env": env})
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    # --- speech recognition -------------------------------------------------
+    vosk_model_path: str = _setting(
+        "",
+        "Path to a Vosk model folder. Empty: use an installed model package "
+        "(vosk-model-<lang>) for the session's language, else voice is off.",
+    )
+    vosk_models_dir: str = _setting(
+        "var/models",
+        "Folder that `manage.py download_vosk_model` unpacks into and the "
+        "registry searches for `<lang>` models.",
+    )
+    default_language: str = _setting("ko", "Language of new sessions (ISO 639-1).")
+    stt_threads: int = _setting(
+        2, "Size of the thread pool that runs Vosk decoding (one decoder per thread)."
+    )
+    stt_max_streams: int = _setting(
+        8,
+        "Live audio streams admitted at once; one more gets `server_busy`.",
+    )
+    stt_sample_rate: int = _setting(
+        16000, "Sample rate the recogniser is fed (audio is resampled to it)."
+    )
+    audio_max_frame_bytes: int = _setting(
+        65536, "Largest binary audio frame accepted (bytes); daphne's limit is 1 MiB."
+    )
+    audio_max_queued_frames: int = _setting(
+        50,
+        "Audio frames that may wait for the recogniser per connection before "
+        "the client is told `audio_overflow` and further frames are dropped.",
+    )
+    save_turn_audio: bool = _setting(True, "Keep each spoken turn as a WAV file.")
+    partial_interval_s: float = _setting(
+        0.1, "Minimum gap between two partial transcripts sent for one session."
+    )
+    # --- turn taking --------------------------------------------------------
+    turn_silence_s: float = _setting(
+        1.5,
+        "Audio-time silence after the last recognised word that ends a turn.",
+    )
+    turn_min_confidence: float = _setting(
+        0.75,
+        "Mean word confidence below which a short turn counts as noise.",
+    )
+    # --- text answers and uploads -------------------------------------------
+    answer_max_chars: int = _setting(10000, "Longest typed answer (`answer.text`).")
+    upload_max_bytes: int = _setting(
+        25 * 1024 * 1024, "Largest audio upload for voice_to_text (bytes)."
+    )
+    upload_max_seconds: float = _setting(600.0, "Longest audio upload for voice_to_text (seconds).")
+    # --- the AI interviewer -------------------------------------------------
+    openai_api_key: str = _setting(
+        "", "API key; empty runs the scripted interviewer.", env="OPENAI_API_KEY"
+    )
+    openai_base_url: str = _setting(
+        "",
+        "Base URL of any OpenAI-compatible API; empty is api.openai.com.",
+        env="OPENAI_BASE_URL",
+    )
+    openai_model: str = _setting("gpt-4o-mini", "Chat model name.", env="OPENAI_MODEL")
+    llm_timeout_s: float = _setting(30.0, "Timeout of one LLM request (seconds).")
+    llm_max_retries: int = _setting(1, "Retries of a transient LLM error per turn.")
+    max_follow_ups: int = _setting(1, "Follow-up questions at most per planned question.")
+    # --- reports ------------------------------------------------------------
+    report_threads: int = _setting(1, "Thread pool size for PDF building.")
+    report_font_path: str = _setting(
+        "",
+        "TrueType/OpenType font for report text; empty searches for Noto CJK "
+        "so Korean and other scripts render.",
+    )
+    # --- links --------------------------------------------------------------
+    public_base_url: str = _setting(
+        "http://127.0.0.1:8000",
+        "Absolute base of links the server hands out (join URLs).",
+    )
+    join_token_ttl_hours: int = _setting(
+        72,
+        "Hours after the scheduled end during which a join link still works; "
+        "0 keeps links valid until the session completes.",
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> RuntimeSettings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(_env_name(f))
+            if raw is None:
+                continue
+            values[f.name] = _parse(f.name, type(f.default), raw)
+        return cls(**values)
+
+    @classmethod
+    def documentation(cls) -> list[tuple[str, str, Any, str]]:
+        """(env var, field, default, doc) rows for docs and `manage.py settings`."""
+        return [(_env_name(f), f.name, f.default, f.metadata["doc"]) for f in fields(cls)]
+
+    def models_dir(self, base_dir: Path) -> Path:
+        path = Path(self.vosk_models_dir)
+        return path if path.is_absolute() else base_dir / path
+
+
+def _parse(name: str, kind: type, raw: str) -> Any:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: cannot read {raw!r} as {kind.__name__}") from exc

@@ -1,0 +1,84 @@
+"""Session events: their wire shape, their groups, and broadcasting them.
+
+Persisted events are SessionEvent rows (services.record_event writes them and
+broadcasts after the transaction commits); ephemeral ones (partials, AI
+deltas, presence) are built with `ephemeral` and sent straight away. The
+channel layer carries these small dicts only, never audio.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils import timezone
+
+from .models import SessionEvent
+
+log = logging.getLogger(__name__)
+
+LOBBY_GROUP = "lobby"
+# Consumers implement a handler of this name (dots become underscores).
+RELAY_TYPE = "event.relay"
+
+
+def session_group(session_uuid: uuid.UUID | str) -> str:
+    return f"session.{_hex(session_uuid)}"
+
+
+def observers_group(session_uuid: uuid.UUID | str) -> str:
+    return f"observers.{_hex(session_uuid)}"
+
+
+def _hex(value: uuid.UUID | str) -> str:
+    return value.hex if isinstance(value, uuid.UUID) else uuid.UUID(str(value)).hex
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def wire(event: SessionEvent, session_uuid: uuid.UUID | str | None = None) -> dict[str, Any]:
+    """The JSON object clients receive for a persisted event."""
+    sid = session_uuid or event.session.session_id
+    return {
+        **event.payload,
+        "type": event.type,
+        "session_id": str(sid),
+        "seq": event.seq,
+        "ts": iso(event.created_at),
+    }
+
+
+def ephemeral(session_uuid: uuid.UUID | str, type_: str, **fields: Any) -> dict[str, Any]:
+    return {**fields, "type": type_, "session_id": str(session_uuid), "ts": iso(timezone.now())}
+
+
+def groups_for(session_uuid: uuid.UUID | str, audience: str, type_: str) -> list[str]:
+    if audience == SessionEvent.Audience.OBSERVERS:
+        groups = [observers_group(session_uuid)]
+    else:
+        groups = [session_group(session_uuid)]
+    if type_ == "session.state":
+        groups.append(LOBBY_GROUP)
+    return groups
+
+
+async def abroadcast(message: dict[str, Any], *, audience: str = SessionEvent.Audience.ALL) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in groups_for(message["session_id"], audience, message["type"]):
+        await layer.group_send(group, {"type": RELAY_TYPE, "event": message})
+
+
+def broadcast(message: dict[str, Any], *, audience: str = SessionEvent.Audience.ALL) -> None:
+    """Sync entry point (services' on_commit hooks, REST views)."""
+    try:
+        async_to_sync(abroadcast)(message, audience=audience)
+    except Exception:  # a broadcast failure must not undo a committed write
+        log.exception("broadcast of %s failed", message.get("type"))

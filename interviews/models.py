@@ -1,0 +1,179 @@
+"""The domain: the original API's models plus what the real-time path needs."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def new_join_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def default_language() -> str:
+    return settings.RT.default_language
+
+
+class Interviewer(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interviewer_profiles",
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class Student(models.Model):
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class InterviewSession(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    session_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    interviewer = models.ForeignKey(Interviewer, on_delete=models.PROTECT, related_name="sessions")
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="sessions")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    duration_minutes = models.PositiveIntegerField(default=30)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.SCHEDULED, db_index=True
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Real-time additions.
+    join_token = models.CharField(max_length=64, default=new_join_token, unique=True)
+    language = models.CharField(max_length=16, default=default_language)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    # The interviewer's progress through the plan (question index, follow-ups,
+    # whether the AI conversation is open); owned by pipeline/llm.py.
+    ai_state = models.JSONField(default=dict, blank=True)
+    evaluation = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.student.name})"
+
+
+class Question(models.Model):
+    class Difficulty(models.TextChoices):
+        EASY = "easy", "Easy"
+        MEDIUM = "medium", "Medium"
+        HARD = "hard", "Hard"
+
+    # No session: the question is in the bank.
+    session = models.ForeignKey(
+        InterviewSession,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="questions",
+    )
+    question_text = models.TextField()
+    category = models.CharField(max_length=100, blank=True, default="")
+    difficulty = models.CharField(
+        max_length=10, choices=Difficulty.choices, default=Difficulty.MEDIUM
+    )
+    order = models.IntegerField(default=0)
+    expected_answer = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.question_text[:80]
+
+
+class Conversation(models.Model):
+    class Speaker(models.TextChoices):
+        AI = "ai", "AI"
+        STUDENT = "student", "Student"
+
+    session = models.ForeignKey(
+        InterviewSession, on_delete=models.CASCADE, related_name="conversations"
+    )
+    question = models.ForeignKey(
+        Question, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    speaker = models.CharField(max_length=10, choices=Speaker.choices)
+    message = models.TextField()
+    audio_file = models.FileField(upload_to="audio/%Y/%m/%d/", null=True, blank=True)
+    timestamp = models.DateTimeField(auto_now_add=True)
+    # The seq of the event that recorded this row (turn.committed / ai.message).
+    seq = models.PositiveBigIntegerField(null=True, blank=True)
+    # Speech facts for metrics and the report (start/end/words); empty for typed text.
+    speech = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["timestamp", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.speaker}: {self.message[:60]}"
+
+
+class SessionEvent(models.Model):
+    """Every persisted event of a session, in seq order; `resume` reads it."""
+
+    class Audience(models.TextChoices):
+        ALL = "all", "Everyone in the session"
+        OBSERVERS = "observers", "Observers only"
+
+    session = models.ForeignKey(InterviewSession, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="unique_event_seq")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.type}"
+
+
+class InterviewReport(models.Model):
+    session = models.OneToOneField(
+        InterviewSession, on_delete=models.CASCADE, related_name="report"
+    )
+    pdf_file = models.FileField(upload_to="reports/%Y/%m/")
+    generated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-generated_at"]
+
+    def __str__(self) -> str:
+        return f"Report for {self.session}"

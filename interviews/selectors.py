@@ -1,0 +1,126 @@
+"""Reads. Querysets are shaped here (select_related, filters) so views and
+consumers never build queries of their own."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .exceptions import InvalidInput, NotFound
+from .models import (
+    Conversation,
+    Interviewer,
+    InterviewReport,
+    InterviewSession,
+    Question,
+    SessionEvent,
+    Student,
+)
+
+
+def interviewer_list() -> QuerySet[Interviewer]:
+    return Interviewer.objects.select_related("user").all()
+
+
+def student_list() -> QuerySet[Student]:
+    return Student.objects.all()
+
+
+def session_list() -> QuerySet[InterviewSession]:
+    return InterviewSession.objects.select_related("interviewer", "student").all()
+
+
+def parse_uuid(value: object, *, field: str = "session_id") -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InvalidInput(f"{field} must be a UUID, got {value!r}.") from exc
+
+
+def session_get(lookup: object) -> InterviewSession:
+    """By integer id or by UUID (the `session_id`)."""
+    qs = session_list()
+    text = str(lookup)
+    try:
+        if text.isdigit():
+            return qs.get(pk=int(text))
+        return qs.get(session_id=parse_uuid(text))
+    except (InterviewSession.DoesNotExist, InvalidInput) as exc:
+        raise NotFound(f"No interview session {text!r}.") from exc
+
+
+def session_by_uuid(session_uuid: object) -> InterviewSession:
+    sid = parse_uuid(session_uuid)
+    try:
+        return session_list().get(session_id=sid)
+    except InterviewSession.DoesNotExist as exc:
+        raise NotFound(f"No interview session with session_id {sid}.") from exc
+
+
+def join_token_valid(session: InterviewSession, token: str) -> bool:
+    """The candidate's token matches and the link has not expired."""
+    if not token or not secrets.compare_digest(session.join_token, token):
+        return False
+    return not join_link_expired(session)
+
+
+def join_link_expired(session: InterviewSession) -> bool:
+    if session.status in (InterviewSession.Status.COMPLETED, InterviewSession.Status.CANCELLED):
+        return True
+    ttl = settings.RT.join_token_ttl_hours
+    if not ttl or session.scheduled_at is None:
+        return False
+    ends = session.scheduled_at + timedelta(minutes=session.duration_minutes, hours=ttl)
+    return timezone.now() > ends
+
+
+def join_url(session: InterviewSession) -> str:
+    base = settings.RT.public_base_url.rstrip("/")
+    return f"{base}/join/{session.session_id}/?token={session.join_token}"
+
+
+def dashboard_url(session: InterviewSession | None = None) -> str:
+    base = settings.RT.public_base_url.rstrip("/")
+    return f"{base}/dashboard/{session.session_id}/" if session else f"{base}/dashboard/"
+
+
+def question_list(*, session_uuid: object = None, bank_only: bool = False) -> QuerySet[Question]:
+    qs = Question.objects.select_related("session").all()
+    if session_uuid not in (None, ""):
+        qs = qs.filter(session__session_id=parse_uuid(session_uuid))
+    elif bank_only:
+        qs = qs.filter(session__isnull=True)
+    return qs
+
+
+def session_questions(session: InterviewSession) -> list[Question]:
+    return list(session.questions.order_by("order", "id"))
+
+
+def conversation_list(*, session_uuid: object = None) -> QuerySet[Conversation]:
+    qs = Conversation.objects.select_related("session", "question").all()
+    if session_uuid not in (None, ""):
+        qs = qs.filter(session__session_id=parse_uuid(session_uuid))
+    return qs
+
+
+def session_transcript(session: InterviewSession) -> list[Conversation]:
+    return list(session.conversations.select_related("question").order_by("timestamp", "id"))
+
+
+def events_after(
+    session: InterviewSession, *, after_seq: int, include_observer_events: bool
+) -> list[SessionEvent]:
+    qs = SessionEvent.objects.filter(session=session, seq__gt=after_seq)
+    if not include_observer_events:
+        qs = qs.filter(audience=SessionEvent.Audience.ALL)
+    return list(qs.order_by("seq"))
+
+
+def report_list() -> QuerySet[InterviewReport]:
+    return InterviewReport.objects.select_related("session", "session__student").all()
