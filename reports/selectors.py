@@ -1,0 +1,17 @@
+"""Reads the report needs beyond interviews.selectors."""
+
+from __future__ import annotations
+
+from interviews.models import InterviewSession, SessionEvent
+
+NOTE_TYPES = ("observer.note", "observer.suggest")
+METRICS_TYPE = "metrics.turn"
+
+
+def report_events(session: InterviewSession) -> list[SessionEvent]:
+    """Observer notes/suggestions and per-turn metrics, in seq order."""
+    return list(
+        SessionEvent.objects.filter(session=session, type__in=(*NOTE_TYPES, METRICS_TYPE)).order_by(
+            "seq"
+        )
+    )
