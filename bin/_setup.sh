@@ -1,0 +1,62 @@
+# Shared by bin/serve and bin/test: system packages, .venv, Python packages.
+# Sourced, not run. Re-running is cheap: each step is skipped when already done.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# ensure_apt PKG...: install the missing Debian/Ubuntu packages (as root or via
+# sudo), or stop with a message naming them.
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; else
+      echo "Missing system packages: ${missing[*]}" >&2
+      echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "Missing system packages: ${missing[*]} (no apt-get here: install them with your package manager)" >&2
+    exit 1
+  fi
+  say "Installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ensure_venv REQUIREMENTS_FILE: .venv with the pinned packages (re-installed
+# only when the requirements change).
+ensure_venv() {
+  local req="$ROOT/$1"
+  if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "Python 3.11 or newer is needed (python3 is $(python3 --version 2>&1))." >&2
+    exit 1
+  fi
+  if [ ! -x "$PY" ]; then
+    say "Creating .venv"
+    python3 -m venv "$VENV" 2>/dev/null || { ensure_apt python3-venv; rm -rf "$VENV"; python3 -m venv "$VENV"; }
+  fi
+  local stamp="$VENV/.installed-$(basename "$req")"
+  local digest
+  digest="$(cat "$ROOT/requirements.txt" "$req" | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+    say "Installing Python packages from $(basename "$req")"
+    "$PY" -m pip install -q --upgrade pip >/dev/null
+    "$PY" -m pip install -q -r "$req"
+    echo "$digest" >"$stamp"
+  fi
+}
+
+# Runtime needs ffmpeg (audio uploads) and a CJK-capable font (reports).
+RUNTIME_APT=(ffmpeg fonts-noto-cjk)
+# Tests also synthesise speech, convert audio, read PDFs and drive Chromium.
+TEST_APT=("${RUNTIME_APT[@]}" espeak-ng sox poppler-utils)

@@ -1,0 +1,99 @@
+"""/ws/interview/<session_uuid>/?token=<join token>: the candidate's socket."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from interviews import selectors
+from interviews.models import InterviewSession
+from pipeline.models import LiveConnection
+from pipeline.session import LiveSession
+
+from . import protocol
+from .base import SessionSocket
+
+
+@database_sync_to_async
+def classify_token(session: InterviewSession, token: str) -> int | None:
+    """None when `token` admits the candidate, else the close code."""
+    if selectors.join_token_valid(session, token):
+        return None
+    if token == session.join_token or InterviewSession.objects.filter(join_token=token).exists():
+        return protocol.CLOSE_FORBIDDEN  # a real join link, but expired or another session's
+    return protocol.CLOSE_FORBIDDEN if _is_api_token(token) else protocol.CLOSE_BAD_TOKEN
+
+
+def _is_api_token(token: str) -> bool:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.filter(key=token).exists()
+
+
+def candidate_group(session_uuid) -> str:
+    return f"candidate.{session_uuid.hex}"
+
+
+class CandidateConsumer(SessionSocket):
+    role = LiveConnection.Role.CANDIDATE
+    allowed_types = protocol.CANDIDATE_TYPES
+    live: LiveSession | None = None
+
+    async def authorise_for(self, session):
+        token = self.scope.get("token", "")
+        if not token:
+            return protocol.CLOSE_BAD_TOKEN
+        if session is None:
+            return protocol.CLOSE_UNKNOWN_SESSION
+        return await classify_token(session, token)
+
+    def group_names(self):
+        return [*super().group_names(), candidate_group(self.session.session_id)]
+
+    async def on_joined(self):
+        # The newest candidate connection owns the session's loop (one AI reply
+        # per turn, across processes): older ones are told to close.
+        await self.channel_layer.group_send(
+            candidate_group(self.session.session_id),
+            {"type": "candidate.replace", "by": self.channel_name},
+        )
+        self.live = LiveSession(
+            session_uuid=self.session.session_id,
+            language=self.session.language,
+            on_error=self.send_error,
+        )
+        await super().on_joined()
+
+    async def on_left(self):
+        if self.live is not None:
+            await self.live.close()
+        await super().on_left()
+
+    async def candidate_replace(self, message):
+        if message["by"] != self.channel_name:
+            await self.send_error("replaced", "This interview was opened in another window.")
+            await self.close(code=protocol.CLOSE_REPLACED)
+
+    async def on_binary(self, data):
+        self.live.push_audio(data)
+
+    async def on_audio_config(self, message):
+        self.live.configure_audio(
+            protocol.int_field(message, "sample_rate", minimum=8000, maximum=48000, default=16000)
+        )
+
+    async def on_turn_end(self, message):
+        self.live.control("turn.end")
+
+    async def on_turn_hold(self, message):
+        self.live.control("turn.hold")
+
+    async def on_answer_text(self, message):
+        text = protocol.text_field(message, "text", max_chars=settings.RT.answer_max_chars)
+        self.live.control("answer.text", text)
+
+    async def on_interview_start(self, message):
+        self.live.start_interview()
+
+    async def on_interview_end(self, message):
+        self.live.control("interview.end")

@@ -1,0 +1,72 @@
+"""/ws/observe/<session_uuid>/ (one session, staff) and /ws/observe/ (the lobby)."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+
+from interviews import events, services
+from pipeline import interview
+from pipeline.models import LiveConnection
+
+from . import protocol
+from .base import EventSocket, SessionSocket
+
+
+def staff_refusal(user) -> int | None:
+    if user is None or not user.is_authenticated:
+        return protocol.CLOSE_BAD_TOKEN
+    return None if user.is_staff else protocol.CLOSE_FORBIDDEN
+
+
+class ObserverConsumer(SessionSocket):
+    role = LiveConnection.Role.OBSERVER
+    allowed_types = protocol.OBSERVER_TYPES
+    include_observer_events = True
+
+    async def authorise_for(self, session):
+        refusal = staff_refusal(self.scope.get("user"))
+        token = self.scope.get("token")
+        # A candidate's join token is a valid token of the wrong kind.
+        if refusal == protocol.CLOSE_BAD_TOKEN and token and await _is_join_token(token):
+            return protocol.CLOSE_FORBIDDEN
+        if refusal:
+            return refusal
+        return protocol.CLOSE_UNKNOWN_SESSION if session is None else None
+
+    def group_names(self):
+        return [*super().group_names(), events.observers_group(self.session.session_id)]
+
+    def author(self) -> str:
+        return self.scope["user"].get_username()
+
+    async def on_observer_note(self, message):
+        text = protocol.text_field(message, "text", max_chars=protocol.OBSERVER_TEXT_MAX)
+        ref_seq = protocol.optional_int(message, "ref_seq")
+        await database_sync_to_async(services.add_observer_event)(
+            session=self.session,
+            type_="observer.note",
+            text=text,
+            author=self.author(),
+            ref_seq=ref_seq,
+        )
+
+    async def on_observer_suggest(self, message):
+        text = protocol.text_field(message, "text", max_chars=protocol.OBSERVER_TEXT_MAX)
+        await interview.add_suggestion(self.session.session_id, text, self.author())
+
+
+@database_sync_to_async
+def _is_join_token(token: str) -> bool:
+    from interviews.models import InterviewSession
+
+    return InterviewSession.objects.filter(join_token=token).exists()
+
+
+class LobbyConsumer(EventSocket):
+    """Receives `session.state` of every session; sends nothing but ping."""
+
+    async def authorise(self):
+        return staff_refusal(self.scope.get("user"))
+
+    def group_names(self):
+        return [events.LOBBY_GROUP]

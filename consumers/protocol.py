@@ -1,0 +1,109 @@
+"""The wire format of the WebSocket endpoints (CONTRACT.md section 2).
+
+Client text frames are decoded into a type and its checked fields here, so
+consumers only dispatch. Every problem is a ProtocolError with a code that
+goes back to the sender as an `error` event.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from interviews.events import iso
+from interviews.exceptions import DomainError
+
+# Close codes (4401/4403/4404 are the contract's; 4409 is ours, see docs/protocol.md).
+CLOSE_BAD_TOKEN = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_SESSION = 4404
+CLOSE_REPLACED = 4409
+CLOSE_TRY_AGAIN_LATER = 1013
+
+CANDIDATE_TYPES = {
+    "audio.config",
+    "turn.end",
+    "turn.hold",
+    "answer.text",
+    "interview.start",
+    "interview.end",
+    "resume",
+    "ping",
+}
+OBSERVER_TYPES = {"observer.note", "observer.suggest", "resume", "ping"}
+OBSERVER_TEXT_MAX = 2000
+
+
+class ProtocolError(DomainError):
+    code = "bad_message"
+
+
+@dataclass(frozen=True)
+class ClientMessage:
+    type: str
+    fields: dict[str, Any]
+
+
+def decode(text: str | None, allowed: set[str]) -> ClientMessage:
+    try:
+        data = json.loads(text or "")
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ProtocolError("Text frames must be JSON objects.", code="bad_json") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError("A message is a JSON object with a string `type`.", code="bad_json")
+    kind = data.pop("type")
+    if kind not in allowed:
+        raise ProtocolError(
+            f"Unknown message type {kind!r}; expected one of {sorted(allowed)}.",
+            code="unknown_type",
+        )
+    return ClientMessage(kind, data)
+
+
+def int_field(
+    msg: ClientMessage,
+    name: str,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    default: int | None = None,
+) -> int:
+    value = msg.fields.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(f"`{name}` must be an integer.", code="bad_field")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+        raise ProtocolError(f"`{name}` must be {bound}, got {value}.", code="bad_field")
+    return value
+
+
+def text_field(msg: ClientMessage, name: str, *, max_chars: int) -> str:
+    value = msg.fields.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ProtocolError(f"`{name}` must be a non-empty string.", code="bad_field")
+    if len(value) > max_chars:
+        raise ProtocolError(f"`{name}` is longer than {max_chars} characters.", code="bad_field")
+    return value.strip()
+
+
+def optional_int(msg: ClientMessage, name: str) -> int | None:
+    if msg.fields.get(name) is None:
+        return None
+    return int_field(msg, name, minimum=0)
+
+
+def error_event(session_id: str | None, code: str, message: str) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "session_id": session_id,
+        "ts": iso(timezone.now()),
+        "code": code,
+        "message": message,
+    }
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,327 @@
+"""One live interview: wires speech, turn taking and the AI turn loop.
+
+The candidate's connection owns a LiveSession. Two tasks run per session:
+
+- the *input* task takes audio chunks and controls (turn.end, turn.hold,
+  answer.text, interview.end) in arrival order, feeds the recogniser,
+  publishes partials (coalesced) and finals, and commits turns;
+- the *AI* task takes committed turns one at a time and runs the interviewer,
+  so speech that arrives while a reply streams is kept and becomes the next
+  turn.
+
+Audio waiting for the recogniser is bounded (settings.RT.audio_max_queued_frames);
+beyond that the client is told `audio_overflow` and the frame is dropped.
+All tasks are owned here and cancelled by `close()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from interviews import events, selectors, services
+from interviews.exceptions import DomainError, InvalidInput
+from interviews.models import Conversation
+
+from . import audio, interview, stt, vad
+from .frames import AudioChunk, Final, Partial, Turn
+from .llm import PlanState
+from .turns import MIN_VOICED_S, TurnTaker
+
+log = logging.getLogger(__name__)
+
+ErrorSink = Callable[[str, str], Awaitable[None]]
+
+
+class AudioOverflow(DomainError):
+    code = "audio_overflow"
+
+
+@dataclass(frozen=True)
+class _Control:
+    kind: str  # "turn.end" | "turn.hold" | "answer.text" | "interview.end"
+    text: str = ""
+    received: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Audio:
+    chunk: AudioChunk
+    received: float
+
+
+class PartialCoalescer:
+    """At most one partial per `interval_s`, never the same text twice."""
+
+    def __init__(self, interval_s: float, publish: Callable[[str], Awaitable[None]]) -> None:
+        self.interval_s = interval_s
+        self.publish = publish
+        self.last_text = ""
+        self.last_at = 0.0
+        self.pending: str | None = None
+        self.timer: asyncio.Task | None = None
+
+    async def offer(self, text: str) -> None:
+        if text == self.last_text:
+            self.pending = None
+            return
+        self.pending = text
+        wait = self.last_at + self.interval_s - time.monotonic()
+        if wait <= 0:
+            await self._flush()
+        elif self.timer is None or self.timer.done():
+            self.timer = asyncio.create_task(self._flush_later(wait))
+
+    async def _flush_later(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        if self.pending is None:
+            return
+        text, self.pending = self.pending, None
+        self.last_text, self.last_at = text, time.monotonic()
+        await self.publish(text)
+
+    def reset(self) -> None:
+        """A final replaced the hypothesis: drop what is pending, start afresh."""
+        self.pending = None
+        self.last_text = ""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+class LiveSession:
+    def __init__(self, *, session_uuid: uuid.UUID, language: str, on_error: ErrorSink) -> None:
+        rt = settings.RT
+        self.session_uuid = session_uuid
+        self.language = language
+        self.on_error = on_error
+        self.sample_rate = 16000
+        self.max_queued = rt.audio_max_queued_frames
+        self.keep_audio = rt.save_turn_audio
+        self.turns = TurnTaker(silence_s=rt.turn_silence_s)
+        self.partials = PartialCoalescer(rt.partial_interval_s, self._publish_partial)
+        self.inputs: asyncio.Queue[_Audio | _Control] = asyncio.Queue()
+        self.ai_jobs: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
+        self.queued_audio = 0
+        self.stream: stt.SpeechStream | None = None
+        self.speech_error: DomainError | None = None
+        self.turn_count = 0
+        self.last_final_ms: float | None = None  # audio received -> final, last final of the turn
+        self.tasks = [
+            asyncio.create_task(self._input_loop(), name=f"input:{session_uuid}"),
+            asyncio.create_task(self._ai_loop(), name=f"ai:{session_uuid}"),
+        ]
+
+    # --- what the consumer calls -------------------------------------------
+
+    def configure_audio(self, sample_rate: int) -> None:
+        audio.validate_rate(sample_rate)
+        self.sample_rate = sample_rate
+
+    def push_audio(self, pcm: bytes) -> None:
+        """Queue a binary frame; raises InvalidInput or AudioOverflow."""
+        audio.validate_frame(pcm)
+        if self.queued_audio >= self.max_queued:
+            raise AudioOverflow(
+                f"The recogniser is {self.queued_audio} frames behind; this frame was dropped. "
+                "Send audio in real time."
+            )
+        self.queued_audio += 1
+        self.inputs.put_nowait(_Audio(AudioChunk(pcm, self.sample_rate), time.perf_counter()))
+
+    def control(self, kind: str, text: str = "") -> None:
+        self.inputs.put_nowait(_Control(kind, text, time.perf_counter()))
+
+    def start_interview(self) -> None:
+        self.ai_jobs.put_nowait(lambda: interview.initialize(self.session_uuid))
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.partials.reset()
+        if self.stream is not None:
+            await self.stream.close()
+            self.stream = None
+
+    # --- input task ---------------------------------------------------------
+
+    async def _input_loop(self) -> None:
+        while True:
+            item = await self.inputs.get()
+            try:
+                if isinstance(item, _Audio):
+                    self.queued_audio -= 1
+                    await self._on_audio(item)
+                else:
+                    await self._on_control(item)
+            except DomainError as exc:
+                await self.on_error(exc.code, exc.message)
+            except Exception:
+                log.exception("session=%s input failed", self.session_uuid)
+                await self.on_error("internal_error", "Audio processing failed for this frame.")
+
+    async def _on_audio(self, item: _Audio) -> None:
+        stream = await self._speech()
+        if stream is None:
+            return
+        chunk = item.chunk
+        voiced = vad.voiced_seconds(chunk.pcm, chunk.sample_rate)
+        self.turns.on_audio(chunk.pcm, chunk.sample_rate, voiced, self.keep_audio)
+        for frame in await stream.accept(chunk):
+            await self._on_frame(frame, item.received)
+        self.turns.on_words(stream.last_word_end_s)
+        if self.turns.silence_elapsed(stream.audio_time_s):
+            await self._commit("silence", item.received)
+
+    async def _on_frame(self, frame: Partial | Final, received: float) -> None:
+        if self.turns.voiced_s < MIN_VOICED_S:
+            return  # nothing voiced yet in this turn: noise, not speech
+        if isinstance(frame, Partial):
+            await self.partials.offer(frame.text)
+        elif frame.text.strip():
+            self.partials.reset()
+            self.turns.on_final(frame)
+            self.last_final_ms = (time.perf_counter() - received) * 1000
+            await _record_final(self.session_uuid, frame)
+
+    async def _on_control(self, item: _Control) -> None:
+        if item.kind == "turn.hold":
+            self.turns.hold(self.stream.audio_time_s if self.stream else 0.0)
+        elif item.kind == "turn.end":
+            await self._commit("turn.end", item.received)
+        elif item.kind == "answer.text":
+            await self._commit("text", item.received, typed=item.text)
+        elif item.kind == "interview.end":
+            await self._commit("interview.end", item.received, reply=False)
+            self.ai_jobs.put_nowait(
+                lambda: interview.finish(self.session_uuid, "ended by candidate")
+            )
+
+    async def _commit(
+        self, ended_by: str, received: float, typed: str = "", reply: bool = True
+    ) -> None:
+        """Close the current turn and hand it to the AI task (or just record it)."""
+        self.last_final_ms = None
+        if self.stream is not None and (self.turns.has_words or self.turns.finals):
+            final = await self.stream.finish_utterance()
+            if final is not None:
+                await self._on_frame(final, received)
+        self.partials.reset()
+        spoken = self.turns.take(ended_by, self.last_final_ms)
+        turn = _merge(spoken, typed, ended_by)
+        if turn is None:
+            return
+        self.turn_count += 1
+        wav = self._wav(turn)
+        if reply:
+            self.ai_jobs.put_nowait(lambda: interview.respond(self.session_uuid, turn, audio=wav))
+        else:
+            await _record_unanswered(self.session_uuid, turn, wav)
+
+    def _wav(self, turn: Turn) -> ContentFile | None:
+        if not self.keep_audio or not turn.audio_pcm:
+            return None
+        name = f"turn-{self.session_uuid.hex[:12]}-{self.turn_count}.wav"
+        return ContentFile(audio.wav_bytes(turn.audio_pcm, turn.sample_rate), name=name)
+
+    async def _speech(self) -> stt.SpeechStream | None:
+        """The recogniser, opened on first audio; errors are reported once per turn."""
+        if self.stream is None and self.speech_error is None:
+            try:
+                self.stream = await stt.SpeechStream.open(
+                    self.language, label=str(self.session_uuid)
+                )
+            except DomainError as exc:
+                self.speech_error = exc
+                await self.on_error(exc.code, exc.message)
+        return self.stream
+
+    async def _publish_partial(self, text: str) -> None:
+        await events.abroadcast(
+            events.ephemeral(self.session_uuid, "transcript.partial", text=text)
+        )
+
+    # --- AI task -------------------------------------------------------------
+
+    async def _ai_loop(self) -> None:
+        while True:
+            job = await self.ai_jobs.get()
+            try:
+                await job()
+            except DomainError as exc:
+                await self.on_error(exc.code, exc.message)
+            except Exception:
+                log.exception("session=%s AI turn failed", self.session_uuid)
+                await self.on_error("internal_error", "The interviewer could not answer this turn.")
+
+
+def _merge(spoken: Turn | None, typed: str, ended_by: str) -> Turn | None:
+    typed = typed.strip()
+    if not typed:
+        return spoken
+    if spoken is None:
+        return Turn(text=typed, ended_by=ended_by)
+    return Turn(
+        text=f"{spoken.text} {typed}",
+        finals=spoken.finals,
+        ended_by=ended_by,
+        audio_pcm=spoken.audio_pcm,
+        sample_rate=spoken.sample_rate,
+        stt_final_ms=spoken.stt_final_ms,
+    )
+
+
+@database_sync_to_async
+def _record_final(session_uuid: uuid.UUID, final: Final) -> None:
+    session = selectors.session_by_uuid(session_uuid)
+    services.record_event(
+        session=session,
+        type_="transcript.final",
+        payload={
+            "text": final.text,
+            "start_s": round(final.start_s, 3),
+            "end_s": round(final.end_s, 3),
+            "words": [w.as_dict() for w in final.words],
+        },
+    )
+
+
+@database_sync_to_async
+def _record_unanswered(session_uuid: uuid.UUID, turn: Turn, wav: ContentFile | None) -> None:
+    """The answer in progress when the candidate ended the interview: kept, not answered."""
+    session = selectors.session_by_uuid(session_uuid)
+    state = PlanState.load(session.ai_state)
+    questions = selectors.session_questions(session)
+    question = questions[state.index] if 0 <= state.index < len(questions) else None
+    services.add_conversation(
+        session=session,
+        speaker=Conversation.Speaker.STUDENT,
+        message=turn.text,
+        question=question,
+        audio_file=wav,
+        speech={**turn.speech_facts(), "ended_by": turn.ended_by, "unanswered": True},
+    )
+
+
+def validate_answer_text(text: object) -> str:
+    limit = settings.RT.answer_max_chars
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("`text` must be a non-empty string.", code="bad_field")
+    if len(text) > limit:
+        raise InvalidInput(f"`text` is longer than {limit} characters.", code="bad_field")
+    return text
