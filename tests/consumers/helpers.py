@@ -27,18 +27,18 @@ async def close_code(path: str, **kwargs) -> int:
     return message["code"]
 
 
-async def next_event(comm: WebsocketCommunicator, timeout: float = 5) -> dict:
-    return json.loads(await comm.receive_from(timeout=timeout))
+async def next_event(comm: WebsocketCommunicator, wait: float = 5) -> dict:
+    return json.loads(await comm.receive_from(timeout=wait))
 
 
-async def events_until(comm, last_type: str, timeout: float = 10, count: int = 1) -> list[dict]:
+async def events_until(comm, last_type: str, wait: float = 10, count: int = 1) -> list[dict]:
     """Every event up to and including the `count`-th of type `last_type`."""
     seen: list[dict] = []
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + wait
     while True:
         remaining = deadline - loop.time()
-        assert remaining > 0, f"no {last_type!r} within {timeout}s; got {[e['type'] for e in seen]}"
+        assert remaining > 0, f"no {last_type!r} within {wait}s; got {[e['type'] for e in seen]}"
         event = await next_event(comm, remaining)
         seen.append(event)
         if event["type"] == last_type:

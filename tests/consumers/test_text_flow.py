@@ -210,8 +210,8 @@ async def test_close_codes(session, student, interviewer, staff_token, plain_tok
     assert await close_code(f"/ws/interview/{sid}/?token=nope") == 4401
     assert await close_code(f"/ws/interview/{sid}/?token={other.join_token}") == 4403
     assert await close_code(f"/ws/interview/{sid}/?token={staff_token}") == 4403
-    assert await close_code(f"/ws/interview/2d7bd1b7-1b43-4a44-9d1e-2a3e0c0b8f11/?token=x") == 4404
-    assert await close_code(f"/ws/interview/not-a-uuid/?token=x") == 4404
+    assert await close_code("/ws/interview/2d7bd1b7-1b43-4a44-9d1e-2a3e0c0b8f11/?token=x") == 4404
+    assert await close_code("/ws/interview/not-a-uuid/?token=x") == 4404
     assert await close_code(f"/ws/observe/{sid}/") == 4401
     assert await close_code(f"/ws/observe/{sid}/?token=nope") == 4401
     assert await close_code(f"/ws/observe/{sid}/?token={plain_token}") == 4403
