@@ -9,6 +9,8 @@ from rest_framework import serializers
 
 from interviews import selectors
 from interviews.models import (
+    DURATION_MAX_MINUTES,
+    DURATION_MIN_MINUTES,
     Conversation,
     Interviewer,
     InterviewReport,
@@ -45,7 +47,9 @@ class SessionSerializer(serializers.ModelSerializer):
     student = StudentSerializer(read_only=True)
     join_url = serializers.SerializerMethodField()
     dashboard_url = serializers.SerializerMethodField()
-    duration_minutes = serializers.IntegerField(min_value=1, max_value=600, default=30)
+    duration_minutes = serializers.IntegerField(
+        min_value=DURATION_MIN_MINUTES, max_value=DURATION_MAX_MINUTES, default=30
+    )
     language = serializers.CharField(max_length=16, required=False)
 
     class Meta:
@@ -72,6 +76,20 @@ class SessionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "started_at", "ended_at"]
 
+    def validate(self, attrs):
+        # `status` is read-only; silently ignoring a different value would hide
+        # a client's mistake, so only a round-tripped (unchanged) one passes.
+        wanted = self.initial_data.get("status") if hasattr(self.initial_data, "get") else None
+        current = self.instance.status if self.instance else InterviewSession.Status.SCHEDULED
+        if wanted is not None and wanted != current:
+            raise serializers.ValidationError(
+                {
+                    "status": "The status changes only through POST "
+                    "/api/sessions/{id}/start/, /end/ or /cancel/."
+                }
+            )
+        return attrs
+
     def get_join_url(self, session: InterviewSession) -> str:
         return selectors.join_url(session)
 
@@ -92,8 +110,19 @@ class SessionField(serializers.PrimaryKeyRelatedField):
 
 
 class QuestionSerializer(serializers.ModelSerializer):
-    session = SessionField(queryset=InterviewSession.objects.all(), required=False, allow_null=True)
+    session = SessionField(
+        queryset=InterviewSession.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The session's integer id or UUID; null or absent: the question bank.",
+    )
     session_id = serializers.UUIDField(source="session.session_id", read_only=True, allow_null=True)
+    order = serializers.IntegerField(
+        min_value=0,
+        max_value=1_000_000,
+        required=False,
+        help_text="Position in the session; absent: after the session's last question.",
+    )
 
     class Meta:
         model = Question
@@ -153,6 +182,19 @@ class VoiceToTextSerializer(serializers.Serializer):
     session_id = serializers.UUIDField(required=False)
 
 
+class WordSerializer(serializers.Serializer):
+    word = serializers.CharField()
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    conf = serializers.FloatField()
+
+
+class VoiceToTextResponseSerializer(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True)
+    duration_s = serializers.FloatField()
+    words = WordSerializer(many=True)
+
+
 class AiInterviewSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["initialize", "respond", "end"])
     session_id = serializers.UUIDField()
@@ -207,3 +249,14 @@ class ReportGenerateSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"})
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of a refusal or a domain error; validation errors name fields instead."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()

@@ -1,8 +1,8 @@
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from . import views
+from .errors import api_not_found
 
 router = DefaultRouter()
 router.register("interviewers", views.InterviewerViewSet, basename="interviewer")
@@ -15,7 +15,9 @@ router.register("reports", views.ReportViewSet, basename="report")
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("ai-interview/", views.AiInterviewView.as_view(), name="ai-interview"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("schema/", views.SchemaView.as_view(), name="schema"),
+    path("docs/", views.DocsView.as_view(url_name="schema"), name="api-docs"),
     path("", include(router.urls)),
+    # Last: whatever no route above matches is a JSON 404, not Django's HTML page.
+    re_path(r"^(?P<unmatched>.*)$", api_not_found),
 ]

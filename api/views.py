@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from interviews import selectors, services
-from interviews.exceptions import InvalidInput
+from interviews.exceptions import NotFound
 from pipeline import interview, stt
 from pipeline.frames import Turn
 from reports import services as report_services
@@ -26,19 +36,60 @@ SESSION_FILTER = OpenApiParameter(
 )
 
 
-class TokenView(ObtainAuthToken):
-    """POST username/password -> {"token": "..."} (any user; the API itself needs staff)."""
+ERRORS = {code: s.ErrorSerializer for code in (400, 401, 403, 404)}
 
+
+TRANSITION_RESPONSES = {
+    200: s.SessionSerializer,
+    404: s.ErrorSerializer,
+    409: OpenApiResponse(s.ErrorSerializer, description="Not allowed from the current status."),
+}
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class TokenView(APIView):
+    """POST a staff user's username/password -> {"token": "..."}."""
+
+    # A login: no session (so no CSRF check) and no token needed to ask for one.
+    authentication_classes: list = []
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    renderer_classes = [JSONRenderer]
 
-    @extend_schema(request=s.TokenRequestSerializer, responses={200: dict})
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+    @extend_schema(
+        request=s.TokenRequestSerializer,
+        responses={200: s.TokenResponseSerializer, 400: dict, 403: s.ErrorSerializer},
+    )
+    def post(self, request):
+        form = AuthTokenSerializer(data=request.data, context={"request": request})
+        form.is_valid(raise_exception=True)
+        user = form.validated_data["user"]
+        if not user.is_staff:
+            raise PermissionDenied("The API is for staff users; this user is not staff.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class SchemaView(SpectacularAPIView):
+    permission_classes = [IsAdminUser]
+
+    def perform_content_negotiation(self, request, force=False):
+        # A browser (Accept: text/html) gets the YAML instead of a 406.
+        return super().perform_content_negotiation(request, force=True)
+
+
+class DocsView(SpectacularSwaggerView):
+    permission_classes = [IsAdminUser]
 
 
 class InterviewerViewSet(viewsets.ModelViewSet):
     serializer_class = s.InterviewerSerializer
     queryset = selectors.interviewer_list()
+    pagination_class = Pagination
 
     def perform_create(self, serializer):
         serializer.instance = services.create_interviewer(**serializer.validated_data)
@@ -48,10 +99,14 @@ class InterviewerViewSet(viewsets.ModelViewSet):
             interviewer=serializer.instance, changes=serializer.validated_data
         )
 
+    def perform_destroy(self, instance):
+        services.delete_interviewer(interviewer=instance)
+
 
 class StudentViewSet(viewsets.ModelViewSet):
     serializer_class = s.StudentSerializer
     queryset = selectors.student_list()
+    pagination_class = Pagination
 
     def perform_create(self, serializer):
         serializer.instance = services.create_student(**serializer.validated_data)
@@ -59,11 +114,16 @@ class StudentViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer):
         services.update_student(student=serializer.instance, changes=serializer.validated_data)
 
+    def perform_destroy(self, instance):
+        services.delete_student(student=instance)
+
 
 class SessionViewSet(viewsets.ModelViewSet):
+    """`{id}` is the integer id or the session's UUID."""
+
     serializer_class = s.SessionSerializer
     queryset = selectors.session_list()
-    lookup_value_regex = r"[0-9]+|[0-9a-fA-F-]{32,36}"
+    pagination_class = Pagination
 
     def get_object(self):
         session = selectors.session_get(self.kwargs["pk"])
@@ -76,28 +136,32 @@ class SessionViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer):
         services.update_session(session=serializer.instance, changes=serializer.validated_data)
 
-    @extend_schema(request=None, responses=s.SessionSerializer)
+    def perform_destroy(self, instance):
+        services.delete_session(session=instance)
+
+    @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         session = services.transition_session(session=self.get_object(), action="start")
         return Response(self.get_serializer(session).data)
 
-    @extend_schema(request=None, responses=s.SessionSerializer)
+    @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
         session = async_to_sync(interview.finish)(self.get_object().session_id, "session ended")
         return Response(self.get_serializer(session).data)
 
-    @extend_schema(request=None, responses=s.SessionSerializer)
+    @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         session = services.transition_session(session=self.get_object(), action="cancel")
         return Response(self.get_serializer(session).data)
 
 
-@extend_schema(parameters=[SESSION_FILTER])
+@extend_schema_view(list=extend_schema(parameters=[SESSION_FILTER]))
 class QuestionViewSet(viewsets.ModelViewSet):
     serializer_class = s.QuestionSerializer
+    pagination_class = Pagination
 
     def get_queryset(self):
         return selectors.question_list(session_uuid=self.request.query_params.get("session_id"))
@@ -127,15 +191,11 @@ class QuestionViewSet(viewsets.ModelViewSet):
     def _validated_item(self, index: int, item: dict) -> dict:
         serializer = self.get_serializer(data=item)
         if not serializer.is_valid():
-            raise InvalidInput(f"questions[{index}] is invalid: {_flatten(serializer.errors)}")
+            raise services.bulk_item_error(index, serializer.errors)
         return serializer.validated_data
 
 
-def _flatten(errors: dict) -> str:
-    return "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
-
-
-@extend_schema(parameters=[SESSION_FILTER])
+@extend_schema_view(list=extend_schema(parameters=[SESSION_FILTER]))
 class ConversationViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -143,6 +203,7 @@ class ConversationViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = s.ConversationSerializer
+    pagination_class = Pagination
 
     def get_queryset(self):
         return selectors.conversation_list(session_uuid=self.request.query_params.get("session_id"))
@@ -152,22 +213,35 @@ class ConversationViewSet(
 
     @extend_schema(
         request={"multipart/form-data": s.VoiceToTextSerializer},
-        responses={200: dict, 400: dict, 413: dict, 503: dict},
+        responses={
+            200: s.VoiceToTextResponseSerializer,
+            **ERRORS,
+            413: s.ErrorSerializer,
+            503: s.ErrorSerializer,
+        },
     )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def voice_to_text(self, request):
         form = s.VoiceToTextSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        result = stt.transcribe_upload(
-            form.validated_data["audio_file"], session_uuid=form.validated_data.get("session_id")
-        )
+        sid = form.validated_data.get("session_id")
+        if sid is not None:
+            selectors.session_by_uuid(sid)  # an unknown session is a 404 before decoding
+        result = stt.transcribe_upload(form.validated_data["audio_file"], session_uuid=sid)
         return Response(result)
 
 
 class AiInterviewView(APIView):
     """initialize / respond / end; every effect is broadcast to the session's group."""
 
-    @extend_schema(request=s.AiInterviewSerializer, responses=s.AiInterviewResponseSerializer)
+    @extend_schema(
+        request=s.AiInterviewSerializer,
+        responses={
+            200: s.AiInterviewResponseSerializer,
+            **ERRORS,
+            409: OpenApiResponse(s.ErrorSerializer, description="Wrong step for the interview."),
+        },
+    )
     def post(self, request):
         form = s.AiInterviewSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -199,6 +273,7 @@ def _ai_payload(action_name, sid, result) -> dict:
 class ReportViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ReportSerializer
     queryset = selectors.report_list()
+    pagination_class = Pagination
 
     @extend_schema(request=s.ReportGenerateSerializer, responses={201: s.ReportSerializer})
     @action(detail=False, methods=["post"])
@@ -213,6 +288,8 @@ class ReportViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         report = self.get_object()
+        if not report.pdf_file or not report.pdf_file.storage.exists(report.pdf_file.name):
+            raise NotFound("The report's PDF file is missing; generate the report again.")
         return FileResponse(
             report.pdf_file.open("rb"),
             as_attachment=True,

@@ -8,9 +8,13 @@ class DomainError(Exception):
     code = "domain_error"
     http_status = 400
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        # Extra machine-readable fields for the JSON body (e.g. per-item errors).
+        self.details = details or {}
         if code:
             self.code = code
 
@@ -22,6 +26,13 @@ class NotFound(DomainError):
 
 class InvalidTransition(DomainError):
     code = "invalid_transition"
+    http_status = 409
+
+
+class InUse(DomainError):
+    """A delete that other rows still depend on (e.g. an interviewer with sessions)."""
+
+    code = "in_use"
     http_status = 409
 
 

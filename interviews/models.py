@@ -6,7 +6,12 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+# A session's planned length; the interviewer paces its questions by it.
+DURATION_MIN_MINUTES = 1
+DURATION_MAX_MINUTES = 600
 
 
 def new_join_token() -> str:
@@ -60,7 +65,13 @@ class InterviewSession(models.Model):
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="sessions")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
-    duration_minutes = models.PositiveIntegerField(default=30)
+    duration_minutes = models.PositiveIntegerField(
+        default=30,
+        validators=[
+            MinValueValidator(DURATION_MIN_MINUTES),
+            MaxValueValidator(DURATION_MAX_MINUTES),
+        ],
+    )
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.SCHEDULED, db_index=True
     )

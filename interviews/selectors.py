@@ -47,7 +47,7 @@ def session_get(lookup: object) -> InterviewSession:
     qs = session_list()
     text = str(lookup)
     try:
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return qs.get(pk=int(text))
         return qs.get(session_id=parse_uuid(text))
     except (InterviewSession.DoesNotExist, InvalidInput) as exc:

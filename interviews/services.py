@@ -8,16 +8,18 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 
 from . import events
-from .exceptions import InvalidInput, InvalidTransition
+from .exceptions import DomainError, InUse, InvalidInput, InvalidTransition
 from .models import (
     Conversation,
     Interviewer,
+    InterviewReport,
     InterviewSession,
     Question,
     SessionEvent,
@@ -57,6 +59,11 @@ def update_interviewer(*, interviewer: Interviewer, changes: Mapping[str, Any]) 
 
 
 @transaction.atomic
+def delete_interviewer(*, interviewer: Interviewer) -> None:
+    _delete_person(interviewer, "Interviewer")
+
+
+@transaction.atomic
 def create_student(*, name: str, email: str) -> Student:
     return _apply(Student(), {"name": name, "email": email})
 
@@ -64,6 +71,23 @@ def create_student(*, name: str, email: str) -> Student:
 @transaction.atomic
 def update_student(*, student: Student, changes: Mapping[str, Any]) -> Student:
     return _apply(student, changes)
+
+
+@transaction.atomic
+def delete_student(*, student: Student) -> None:
+    _delete_person(student, "Student")
+
+
+def _delete_person(person: Interviewer | Student, label: str) -> None:
+    # Sessions PROTECT their people: the transcript and report must keep them.
+    try:
+        person.delete()
+    except ProtectedError as exc:
+        count = len(exc.protected_objects)
+        raise InUse(
+            f"{label} {person.pk} has {count} interview session(s); delete those sessions "
+            f"or move them to another {label.lower()} first."
+        ) from exc
 
 
 # --- sessions ---------------------------------------------------------------
@@ -95,9 +119,36 @@ def create_session(
     return session
 
 
+# Owned by transitions, the join link and the event log, never by an edit.
+SESSION_MANAGED_FIELDS = frozenset(
+    {"status", "started_at", "ended_at", "session_id", "join_token", "last_seq"}
+)
+
+
 @transaction.atomic
 def update_session(*, session: InterviewSession, changes: Mapping[str, Any]) -> InterviewSession:
+    managed = sorted(SESSION_MANAGED_FIELDS.intersection(changes))
+    if managed:
+        raise InvalidInput(
+            f"{', '.join(managed)} cannot be edited; the status changes through "
+            "POST /api/sessions/{id}/start/, /end/ or /cancel/."
+        )
     return _apply(session, changes)
+
+
+@transaction.atomic
+def delete_session(*, session: InterviewSession) -> None:
+    """Cascades to questions, conversations, events and the report; not while live."""
+    locked = InterviewSession.objects.select_for_update().get(pk=session.pk)
+    if locked.status == Status.IN_PROGRESS:
+        raise InUse("The session is in progress; end or cancel it before deleting it.")
+    files = [c.audio_file for c in locked.conversations.exclude(audio_file="")]
+    files += [r.pdf_file for r in InterviewReport.objects.filter(session=locked)]
+    locked.delete()
+    # Stored files outlive rows; remove them once the delete is committed.
+    for stored in files:
+        if stored.name:
+            transaction.on_commit(lambda f=stored: f.storage.delete(f.name))
 
 
 @transaction.atomic
@@ -118,7 +169,8 @@ def transition_session(*, session: InterviewSession, action: str) -> InterviewSe
         locked.ended_at = now
     locked.save(update_fields=["status", "started_at", "ended_at", "updated_at"])
     _record_state(locked)
-    if target != Status.IN_PROGRESS:
+    # interview.ended is said once: by the AI's closing words, or here if the AI never closed.
+    if target != Status.IN_PROGRESS and not (locked.ai_state or {}).get("closed"):
         record_event(session=locked, type_="interview.ended", payload={"reason": action})
     session.refresh_from_db()
     return session
@@ -168,9 +220,12 @@ def create_question(
     session: InterviewSession | None = None,
     category: str = "",
     difficulty: str = Question.Difficulty.MEDIUM,
-    order: int = 0,
+    order: int | None = None,
     expected_answer: str = "",
 ) -> Question:
+    """`order` None appends: one after the highest order of the session (or the bank)."""
+    if order is None:
+        order = _next_order(session)
     return _apply(
         Question(),
         {
@@ -182,6 +237,11 @@ def create_question(
             "expected_answer": expected_answer or "",
         },
     )
+
+
+def _next_order(session: InterviewSession | None) -> int:
+    highest = Question.objects.filter(session=session).aggregate(m=Max("order"))["m"]
+    return (highest or 0) + 1
 
 
 @transaction.atomic
@@ -196,26 +256,38 @@ def bulk_create_questions(*, items: Iterable[Mapping[str, Any]]) -> list[Questio
     for index, item in enumerate(items):
         try:
             created.append(create_question(**{k: item[k] for k in QUESTION_FIELDS if k in item}))
-        except Exception as exc:
-            raise InvalidInput(f"questions[{index}]: {exc}") from exc
+        except ValidationError as exc:
+            raise bulk_item_error(index, exc.message_dict) from exc
+        except DomainError as exc:
+            raise bulk_item_error(index, {"detail": [exc.message]}) from exc
     return created
+
+
+def bulk_item_error(index: int, errors: Mapping[str, Any]) -> InvalidInput:
+    """The 400 of an all-or-nothing bulk write: names the failing item's index."""
+    flat = "; ".join(
+        f"{field}: {' '.join(map(str, msgs if isinstance(msgs, list) else [msgs]))}"
+        for field, msgs in errors.items()
+    )
+    return InvalidInput(
+        f"questions[{index}] is invalid ({flat}); nothing was saved.",
+        details={"index": index, "errors": dict(errors)},
+    )
 
 
 @transaction.atomic
 def copy_questions_from_bank(
     *, session: InterviewSession, questions: Iterable[Question]
 ) -> list[Question]:
-    start = session.questions.count()
     return [
         create_question(
             session=session,
             question_text=q.question_text,
             category=q.category,
             difficulty=q.difficulty,
-            order=start + i + 1,
             expected_answer=q.expected_answer,
         )
-        for i, q in enumerate(questions)
+        for q in questions
     ]
 
 
