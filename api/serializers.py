@@ -177,9 +177,21 @@ class ConversationSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class SessionUUIDField(serializers.UUIDField):
+    """The session's UUID as a string; DRF would also read an integer as UUID(int=n),
+    which turns a session's integer id into a baffling unknown UUID."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(
+                "Must be the session's UUID (its session_id) as a string, not its integer id."
+            )
+        return super().to_internal_value(data)
+
+
 class VoiceToTextSerializer(serializers.Serializer):
     audio_file = serializers.FileField()
-    session_id = serializers.UUIDField(required=False)
+    session_id = SessionUUIDField(required=False)
 
 
 class WordSerializer(serializers.Serializer):
@@ -197,7 +209,7 @@ class VoiceToTextResponseSerializer(serializers.Serializer):
 
 class AiInterviewSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["initialize", "respond", "end"])
-    session_id = serializers.UUIDField()
+    session_id = SessionUUIDField()
     student_response = serializers.CharField(
         required=False, allow_blank=False, trim_whitespace=True
     )
@@ -243,7 +255,7 @@ class ReportSerializer(serializers.ModelSerializer):
 
 
 class ReportGenerateSerializer(serializers.Serializer):
-    session_id = serializers.UUIDField()
+    session_id = SessionUUIDField()
 
 
 class TokenRequestSerializer(serializers.Serializer):
