@@ -308,21 +308,21 @@ class _Report:
             ev.recommendation, (ev.recommendation.replace("_", " ").capitalize() or "—", "#616e7c")
         )
         score = f"{ev.overall_score:.1f} / 5" if ev.overall_score is not None else "—"
-        if ev.heuristic:
-            source = (
-                "<b>Heuristic evaluation</b> — computed by rules, not by a language "
-                "model (no LLM was available); treat it as indicative only"
-            )
-        else:
-            source = "Evaluated by a language model"
         model = f" ({self.t(ev.model)})" if ev.model else ""
         generated = f", {self.t(self.iso_text(ev.generated_at))}" if ev.generated_at else ""
+        if ev.heuristic:
+            source = (
+                f"<b>Heuristic evaluation</b>{model}{generated}: computed by rules, not by "
+                "a language model; treat it as indicative only."
+            )
+        else:
+            source = f"Evaluated by a language model{model}{generated}."
         headline = Table(
             [
                 [
                     self.p(f'<font color="{colour}"><b>{label}</b></font>', "big"),
                     self.p(f"<b>{score}</b>", "big"),
-                    self.p(f"{source}{model}{generated}", "small"),
+                    self.p(source, "small"),
                 ],
                 [
                     self.p("Recommendation", "label"),
@@ -332,7 +332,7 @@ class _Report:
                     "",
                 ],
             ],
-            colWidths=[0.22 * CONTENT_WIDTH, 0.18 * CONTENT_WIDTH, 0.60 * CONTENT_WIDTH],
+            colWidths=[0.2 * CONTENT_WIDTH, 0.24 * CONTENT_WIDTH, 0.56 * CONTENT_WIDTH],
         )
         headline.setStyle(
             TableStyle(
@@ -639,36 +639,46 @@ class _Doc(BaseDocTemplate):
             )
 
 
+TOTAL_PAGES_FORM = "totalPages"
+TOTAL_PAGES_WIDTH = 18  # room for "9999" at the footer's size
+
+
 def _numbered_canvas(font: str, footer: str, generated_at: datetime) -> type[Canvas]:
-    """A canvas that draws "Page N of M" once the page count is known."""
+    """A canvas whose footer reads "Page N of M".
+
+    M is a form XObject drawn on every page and defined once the last page is
+    done, so the document is laid out in one pass and pages are emitted as they
+    finish (deferring showPage instead would bind every link to page 1).
+    """
     stamp = generated_at.strftime("D:%Y%m%d%H%M%S") + ("{}{}'{}'".format(*_offset(generated_at)))
+    baseline = MARGIN - 3 * mm
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.setDateFormatter(lambda *_: stamp)
             self.showOutline()
-            self._pages: list[dict] = []
 
         def showPage(self):  # noqa: N802 (ReportLab's name)
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
+            self.saveState()
+            self.setFont(font, 7.5)
+            self.setFillColor(MUTED)
+            self.setStrokeColor(RULE)
+            self.line(MARGIN, MARGIN + 1 * mm, PAGE[0] - MARGIN, MARGIN + 1 * mm)
+            self.drawString(MARGIN, baseline, footer)
+            total_x = PAGE[0] - MARGIN - TOTAL_PAGES_WIDTH
+            self.drawRightString(total_x, baseline, f"Page {self.getPageNumber()} of ")
+            self.translate(total_x, baseline)
+            self.doForm(TOTAL_PAGES_FORM)
+            self.restoreState()
+            super().showPage()
 
         def save(self):
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self.saveState()
-                self.setFont(font, 7.5)
-                self.setFillColor(MUTED)
-                self.setStrokeColor(RULE)
-                self.line(MARGIN, MARGIN + 1 * mm, PAGE[0] - MARGIN, MARGIN + 1 * mm)
-                self.drawString(MARGIN, MARGIN - 3 * mm, footer)
-                self.drawRightString(
-                    PAGE[0] - MARGIN, MARGIN - 3 * mm, f"Page {self._pageNumber} of {total}"
-                )
-                self.restoreState()
-                super().showPage()
+            self.beginForm(TOTAL_PAGES_FORM)
+            self.setFont(font, 7.5)
+            self.setFillColor(MUTED)
+            self.drawString(0, 0, str(self.getPageNumber() - 1))
+            self.endForm()
             super().save()
 
     return NumberedCanvas

@@ -8,6 +8,8 @@ ReportLab reads it. Characters the main font lacks go to fallback fonts
 (DejaVu Sans for Greek, Cyrillic, Arabic...), and with no Korean TrueType
 font at all, Hangul and Han characters go to ReportLab's built-in CID font
 HYSMyeongJo-Medium, which is not embedded: the PDF viewer supplies the glyphs.
+Han characters that no embedded font has go to the CID font STSong-Light the
+same way.
 """
 
 from __future__ import annotations
@@ -51,15 +53,14 @@ FALLBACK_CANDIDATES: tuple[str, ...] = (
     "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf",
     "/usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf",
 )
-# Hangul jamo/compatibility/syllables, CJK punctuation, kana, Han: what the CID font can show.
-_CID_RANGES = (
-    (0x1100, 0x11FF),
-    (0x3000, 0x30FF),
-    (0x3130, 0x318F),
-    (0x3400, 0x9FFF),
-    (0xAC00, 0xD7A3),
+# What the CID fonts show, for characters no embedded font has.
+HANGUL_RANGES = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7A3))
+HAN_CID_FALLBACK = "STSong-Light"
+HAN_RANGES = (
+    (0x3000, 0x30FF),  # CJK punctuation, kana
+    (0x3400, 0x9FFF),  # Han
     (0xF900, 0xFAFF),
-    (0xFF00, 0xFFEF),
+    (0xFF00, 0xFFEF),  # full-width forms
 )
 # Helvetica's WinAnsi encoding: what the built-in fonts can show.
 _WINANSI = frozenset(range(0x20, 0x7F)) | frozenset(range(0xA0, 0x100))
@@ -214,8 +215,8 @@ def _has(covers: object, code: int) -> bool:
     return code in covers  # type: ignore[operator]
 
 
-def _in_cid_ranges(code: int) -> bool:
-    return any(lo <= code <= hi for lo, hi in _CID_RANGES)
+def _in_ranges(ranges: tuple[tuple[int, int], ...]):
+    return lambda code: any(lo <= code <= hi for lo, hi in ranges)
 
 
 _chains: dict[ReportFonts, FontChain] = {}
@@ -256,7 +257,10 @@ def _register(fonts: ReportFonts) -> FontChain:
         coverage.append((font.fontName, frozenset(font.face.charToGlyph)))
     if fonts.regular is None:
         pdfmetrics.registerFont(UnicodeCIDFont(CID_FALLBACK))
-        coverage.append((CID_FALLBACK, _in_cid_ranges))
+        coverage.append((CID_FALLBACK, _in_ranges(HANGUL_RANGES)))
+    # Han characters beyond the embedded fonts (Nanum has the KS X 1001 hanja only).
+    pdfmetrics.registerFont(UnicodeCIDFont(HAN_CID_FALLBACK))
+    coverage.append((HAN_CID_FALLBACK, _in_ranges(HAN_RANGES)))
     regular_name, bold_name = names
     # So <b> inside a paragraph picks the bold face.
     addMapping(regular_name, 0, 0, regular_name)
