@@ -3,6 +3,8 @@
 Each call persists the student's turn, lets the director pick the next move,
 streams the interviewer's words as `ai.delta` to the session's group, then
 persists the whole reply (`ai.message`) and sends observers `metrics.turn`.
+When the interviewer had to fall back (model failure, a withheld reply),
+observers get a persisted `observer.warning` before the `ai.message`.
 One asyncio lock per session serialises turns within a process; across
 processes, the candidate's connection owns its session's loop.
 """
@@ -16,6 +18,7 @@ import weakref
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,13 +26,24 @@ from interviews import events, selectors, services
 from interviews.exceptions import InvalidTransition
 from interviews.models import Conversation, InterviewSession, SessionEvent
 
+from . import evaluation
 from .frames import Turn
-from .llm import Move, MoveKind, Plan, PlannedQuestion, PlanState, TurnContext, advance, decide
+from .llm import (
+    Move,
+    MoveKind,
+    Plan,
+    PlannedQuestion,
+    PlanState,
+    SpeechLog,
+    TurnContext,
+    advance,
+    decide,
+    record_answer,
+)
 from .llm import get_interviewer as _get_interviewer
 
 log = logging.getLogger(__name__)
 
-RECENT_TURNS = 6
 _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
@@ -48,13 +62,22 @@ class AiResult:
     question_id: int | None
     closed: bool
     student_conversation: Conversation | None = None
+    source: str = "scripted"  # "llm" | "scripted" | "fallback"
 
 
 def get_interviewer():
     return _get_interviewer()
 
 
-def _load(session_uuid) -> tuple[InterviewSession, Plan, PlanState, tuple]:
+@dataclass
+class Loaded:
+    session: InterviewSession
+    plan: Plan
+    state: PlanState
+    recent: tuple[tuple[str, str], ...]
+
+
+def _load(session_uuid) -> Loaded:
     session = selectors.session_by_uuid(session_uuid)
     questions = tuple(
         PlannedQuestion(q.pk, q.question_text, q.category, q.difficulty, q.expected_answer)
@@ -70,15 +93,18 @@ def _load(session_uuid) -> tuple[InterviewSession, Plan, PlanState, tuple]:
         started_at=session.started_at,
         language=session.language,
     )
+    keep = max(1, settings.RT.llm_recent_turns)
     recent = tuple(
         (c.speaker, c.message)
-        for c in reversed(list(session.conversations.order_by("-id")[:RECENT_TURNS]))
+        for c in reversed(
+            list(session.conversations.order_by("-id").only("speaker", "message")[:keep])
+        )
     )
-    return session, plan, PlanState.load(session.ai_state), recent
+    return Loaded(session, plan, PlanState.load(session.ai_state), recent)
 
 
 @database_sync_to_async
-def _aload(session_uuid):
+def _aload(session_uuid) -> Loaded:
     return _load(session_uuid)
 
 
@@ -92,11 +118,11 @@ def _ensure_started(session_uuid) -> None:
 
 
 @database_sync_to_async
-def _commit_student(session: InterviewSession, state: PlanState, turn: Turn, audio) -> Conversation:
-    current = state.index if state.index >= 0 else None
-    question = session.questions.filter(pk=_question_pk(session, current)).first()
+def _commit_student(loaded: Loaded, turn: Turn, audio) -> Conversation:
+    current = loaded.plan.question(loaded.state.index)
+    question = loaded.session.questions.filter(pk=current.id).first() if current else None
     return services.add_conversation(
-        session=session,
+        session=loaded.session,
         speaker=Conversation.Speaker.STUDENT,
         message=turn.text,
         question=question,
@@ -105,16 +131,24 @@ def _commit_student(session: InterviewSession, state: PlanState, turn: Turn, aud
     )
 
 
-def _question_pk(session: InterviewSession, index: int | None) -> int | None:
-    if index is None:
-        return None
-    ids = list(session.questions.order_by("order", "id").values_list("pk", flat=True))
-    return ids[index] if 0 <= index < len(ids) else None
-
-
 @database_sync_to_async
-def _commit_ai(session, state: PlanState, move: Move, text: str) -> Conversation:
+def _commit_ai(
+    session: InterviewSession, state: PlanState, move: Move, text: str, slog: SpeechLog
+) -> Conversation:
     with transaction.atomic():
+        # Suggestions may have arrived while the reply streamed: keep them.
+        locked = InterviewSession.objects.select_for_update().only("ai_state").get(pk=session.pk)
+        fresh = PlanState.load(locked.ai_state).suggestions
+        if move.kind is MoveKind.SUGGESTION and move.suggestion in fresh:
+            fresh.remove(move.suggestion)
+        state.suggestions = fresh
+        for warning in slog.warnings:
+            services.record_event(
+                session=session,
+                type_="observer.warning",
+                payload=warning,
+                audience=SessionEvent.Audience.OBSERVERS,
+            )
         question = session.questions.filter(pk=move.question.id).first() if move.question else None
         conversation = services.add_conversation(
             session=session, speaker=Conversation.Speaker.AI, message=text, question=question
@@ -127,48 +161,69 @@ def _commit_ai(session, state: PlanState, move: Move, text: str) -> Conversation
     return conversation
 
 
-async def _speak(session, plan, state, recent, answer, move) -> tuple[str, dict]:
+async def _speak(loaded: Loaded, answer: str | None, move: Move) -> tuple[str, dict, SpeechLog]:
     interviewer = get_interviewer()
-    ctx = TurnContext(plan=plan, state=state, answer=answer, recent=recent)
+    ctx = TurnContext(plan=loaded.plan, state=loaded.state, answer=answer, recent=loaded.recent)
     started = time.perf_counter()
     first_token_ms = None
     parts: list[str] = []
+    sid = loaded.session.session_id
     async for chunk in interviewer.speak(move, ctx):
         if first_token_ms is None:
             first_token_ms = (time.perf_counter() - started) * 1000
         parts.append(chunk)
-        await events.abroadcast(events.ephemeral(session.session_id, "ai.delta", text=chunk))
+        await events.abroadcast(events.ephemeral(sid, "ai.delta", text=chunk))
     total_ms = (time.perf_counter() - started) * 1000
-    return "".join(parts).strip(), {
+    timing = {
         "llm_first_token_ms": round(first_token_ms or total_ms, 1),
         "llm_total_ms": round(total_ms, 1),
+        **ctx.log.metrics(),
     }
+    return "".join(parts).strip(), timing, ctx.log
 
 
-async def _say(session_uuid, answer: str | None, move_override=None) -> tuple[AiResult, dict]:
-    session, plan, state, recent = await _aload(session_uuid)
+async def _say(
+    loaded: Loaded, answer: str | None, move_override: Move | None = None
+) -> tuple[AiResult, dict]:
     now = timezone.now()
-    move = move_override or decide(plan, state, answer, now)
-    text, timing = await _speak(session, plan, state, recent, answer, move)
-    advance(state, move, now)
-    conversation = await _commit_ai(session, state, move, text)
+    move = move_override or decide(loaded.plan, loaded.state, answer, now)
+    text, timing, slog = await _speak(loaded, answer, move)
+    if answer is not None:
+        # After speaking: the prompt quotes this answer in full already.
+        record_answer(loaded.state, loaded.plan, answer)
+    advance(loaded.state, move, now)
+    conversation = await _commit_ai(loaded.session, loaded.state, move, text, slog)
+    if move.kind is MoveKind.CLOSING:
+        await _evaluate_after_close(loaded.session.session_id)
     return AiResult(
         conversation=conversation,
         text=text,
         question_id=conversation.question_id,
-        closed=state.closed,
+        closed=loaded.state.closed,
+        source=slog.source,
     ), timing
+
+
+async def _evaluate_after_close(session_uuid) -> None:
+    # The closing words are persisted and broadcast already; an evaluation
+    # failure must not turn a finished interview into an error.
+    try:
+        await evaluation.on_close(session_uuid)
+    except Exception:
+        log.exception("session=%s evaluation after close failed", session_uuid)
 
 
 async def initialize(session_uuid) -> AiResult:
     """Greeting and the first question; starts a scheduled session."""
     async with session_lock(session_uuid):
-        session, _plan, state, _ = await _aload(session_uuid)
-        if state.opened:
+        loaded = await _aload(session_uuid)
+        if loaded.state.opened:
             raise InvalidTransition("The interview has already been initialized.")
-        await _ensure_started(session_uuid)
-        result, _timing = await _say(session_uuid, None)
-        log.info("session=%s interview initialized", session_uuid)
+        if loaded.session.status != InterviewSession.Status.IN_PROGRESS:
+            await _ensure_started(session_uuid)
+            loaded = await _aload(session_uuid)
+        result, _timing = await _say(loaded, None)
+        log.info("session=%s interview initialized (%s)", session_uuid, result.source)
         return result
 
 
@@ -177,35 +232,38 @@ async def respond(
 ) -> AiResult:
     """A committed student turn and exactly one AI reply to it."""
     async with session_lock(session_uuid):
-        session, _plan, state, _ = await _aload(session_uuid)
-        _require_open(session, state)
-        student = await _commit_student(session, state, turn, audio)
-        result, timing = await _say(session_uuid, turn.text)
-        await _send_metrics(session, turn, timing, stt_metrics)
+        loaded = await _aload(session_uuid)
+        _require_open(loaded.session, loaded.state)
+        student = await _commit_student(loaded, turn, audio)
+        loaded.recent = (*loaded.recent, ("student", turn.text))
+        result, timing = await _say(loaded, turn.text)
+        await _send_metrics(loaded.session, turn, timing, stt_metrics)
         return AiResult(
             conversation=result.conversation,
             text=result.text,
             question_id=result.question_id,
             closed=result.closed,
             student_conversation=student,
+            source=result.source,
         )
 
 
 async def end(session_uuid, reason: str = "ended") -> AiResult | None:
     """Closing words; closes the AI conversation. Returns None if already closed."""
     async with session_lock(session_uuid):
-        session, _plan, state, _ = await _aload(session_uuid)
-        if not state.opened:
+        loaded = await _aload(session_uuid)
+        if not loaded.state.opened:
             raise InvalidTransition("The interview has not been initialized.")
-        if state.closed:
+        if loaded.state.closed:
             return None
-        result, _timing = await _say(session_uuid, None, Move(MoveKind.CLOSING, reason=reason))
+        result, _timing = await _say(loaded, None, Move(MoveKind.CLOSING, reason=reason))
         return result
 
 
 async def finish(session_uuid, reason: str = "ended") -> InterviewSession:
     """End the AI conversation if it is open, then complete the session."""
-    session, _plan, state, _ = await _aload(session_uuid)
+    loaded = await _aload(session_uuid)
+    session, state = loaded.session, loaded.state
     if session.status != InterviewSession.Status.IN_PROGRESS:
         raise InvalidTransition(
             f"Cannot end a session that is {session.get_status_display().lower()} "
@@ -217,6 +275,8 @@ async def finish(session_uuid, reason: str = "ended") -> InterviewSession:
 
 
 async def add_suggestion(session_uuid, text: str, author: str) -> SessionEvent:
+    """An observer's follow-up: queued for the director, which asks it next."""
+
     @database_sync_to_async
     def write():
         with transaction.atomic():

@@ -96,6 +96,42 @@ class RuntimeSettings:
     llm_timeout_s: float = _setting(30.0, "Timeout of one LLM request (seconds).")
     llm_max_retries: int = _setting(1, "Retries of a transient LLM error per turn.")
     max_follow_ups: int = _setting(1, "Follow-up questions at most per planned question.")
+    llm_max_tokens: int = _setting(300, "Longest interviewer reply the model may write (tokens).")
+    llm_temperature: float = _setting(0.5, "Sampling temperature of interviewer replies.")
+    llm_retry_backoff_s: float = _setting(
+        0.25, "Pause before retrying a failed LLM request (seconds)."
+    )
+    llm_recent_turns: int = _setting(
+        6,
+        "Transcript turns quoted in each interviewer prompt; older ones are in "
+        "the running summary, so a prompt's size does not grow with the interview.",
+    )
+    llm_turn_max_chars: int = _setting(
+        1500, "Longest transcript turn quoted in an interviewer prompt (characters)."
+    )
+    llm_summary_max_chars: int = _setting(
+        1200, "Longest running summary of earlier answers in a prompt (characters)."
+    )
+    llm_stream_usage: bool = _setting(
+        True,
+        "Ask the server for token counts in the stream (stream_options.include_usage); "
+        "turn off for servers that reject the option.",
+    )
+    llm_json_mode: str = _setting(
+        "json_schema",
+        "How structured output (evaluation, question drafts) is requested: json_schema, "
+        "json_object, or none (the schema is in the prompt either way).",
+    )
+    llm_eval_max_tokens: int = _setting(
+        3000, "Longest evaluation or question-draft reply (tokens)."
+    )
+    llm_eval_timeout_s: float = _setting(
+        120.0, "Timeout of one evaluation or question-draft request (seconds)."
+    )
+    evaluation_threads: int = _setting(
+        1,
+        "Threads that run LLM evaluations after interviews end, off the real-time path.",
+    )
     # --- reports ------------------------------------------------------------
     report_threads: int = _setting(1, "Thread pool size for PDF building.")
     report_font_path: str = _setting(
