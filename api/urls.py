@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import bank, evaluation, views
 from .errors import api_not_found
 
 router = DefaultRouter()
@@ -17,6 +17,19 @@ urlpatterns = [
     path("ai-interview/", views.AiInterviewView.as_view(), name="ai-interview"),
     path("schema/", views.SchemaView.as_view(), name="schema"),
     path("docs/", views.DocsView.as_view(url_name="schema"), name="api-docs"),
+    # Interviewer: question bank and evaluation (docs/interviewer.md); before the router.
+    path("questions/bank/", bank.BankQuestionListView.as_view(), name="question-bank"),
+    path("questions/generate/", bank.GenerateQuestionsView.as_view(), name="question-generate"),
+    path(
+        "sessions/<str:id>/questions/from_bank/",
+        bank.SessionQuestionsFromBankView.as_view(),
+        name="session-questions-from-bank",
+    ),
+    path(
+        "sessions/<str:id>/evaluation/",
+        evaluation.SessionEvaluationView.as_view(),
+        name="session-evaluation",
+    ),
     path("", include(router.urls)),
     # Last: whatever no route above matches is a JSON 404, not Django's HTML page.
     re_path(r"^(?P<unmatched>.*)$", api_not_found),

@@ -731,7 +731,7 @@ class EmptyReply(Exception):
 
 
 def describe(exc: BaseException) -> str:
-    text = str(exc) or exc.__class__.__name__
+    text = str(exc) or ("timed out" if isinstance(exc, TimeoutError) else "no details")
     return f"{exc.__class__.__name__}: {_clip(text, 200)}"
 
 
@@ -760,13 +760,13 @@ class LLMInterviewer:
         slog.prompt_chars = sum(len(m["content"]) for m in messages)
         guard = ReplyGuard(ctx.plan, allowed=[move.suggestion])
         attempts = 1 + max(0, rt.llm_max_retries)
-        sent = False
+        sent = ""  # the last piece the candidate got, if any
         problem: tuple[str, str] | None = None
         for attempt in range(1, attempts + 1):
             slog.attempts = attempt
             try:
                 async for piece in self._attempt(messages, guard, slog):
-                    sent = True
+                    sent = piece
                     yield piece
                 return
             except ReplyWithheld as exc:
@@ -791,8 +791,9 @@ class LLMInterviewer:
         if problem:
             slog.warn(*problem)
         text = self.scripted.recovery(move, ctx) if sent else self.scripted.text(move, ctx)
+        gap = " " if sent and not sent[-1].isspace() else ""
         for i, chunk in enumerate(_chunks(text)):
-            yield f" {chunk}" if sent and i == 0 else chunk
+            yield gap + chunk if i == 0 else chunk
 
     async def _attempt(
         self, messages: list[dict[str, str]], guard: ReplyGuard, slog: SpeechLog
@@ -854,6 +855,8 @@ class LLMInterviewer:
 
 
 def _approved(sentence: str, guard: ReplyGuard) -> list[str]:
+    if not sentence.strip():
+        return []
     reason = guard.check(sentence)
     if reason:
         raise ReplyWithheld(reason)
