@@ -17,6 +17,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -183,11 +184,11 @@ class _Report:
         canvas.setFont(self.chain.regular, 7.5)
         canvas.setFillColor(MUTED)
         y = PAGE[1] - MARGIN + 2 * mm
-        header = f"{self.data.title} — {self.data.candidate}"
+        header = _fit(f"{self.data.title} — {self.data.candidate}", self.chain.regular, 7.5)
         if all(self.chain.font_for(c) is None for c in header if not c.isspace()):
-            canvas.drawString(MARGIN, y, header[:120])
+            canvas.drawString(MARGIN, y, header)
         else:  # a name in another script: a one-line paragraph keeps the font fallback
-            para = Paragraph(self.t(header[:120]), self.styles["running"])
+            para = Paragraph(self.t(header), self.styles["running"])
             para.wrapOn(canvas, CONTENT_WIDTH, 12)
             para.drawOn(canvas, MARGIN, y - 2)
         canvas.setStrokeColor(RULE)
@@ -353,13 +354,21 @@ class _Report:
         out += [headline, Spacer(1, 6)]
         if ev.summary:
             out.append(self.p(self.t(ev.summary)))
-        lists = [
-            [self.p("<b>Strengths</b>", "cell"), self.p("<b>Concerns</b>", "cell")],
-            [self._bullets(ev.strengths), self._bullets(ev.concerns)],
-        ]
-        table = Table(lists, colWidths=[CONTENT_WIDTH / 2] * 2)
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        out += [Spacer(1, 4), table]
+        items = (*ev.strengths, *ev.concerns)
+        if len(items) <= 12 and sum(len(i) for i in items) <= 1500:
+            # Side by side; a table row cannot split, so only when it surely fits a page.
+            table = Table(
+                [
+                    [self.p("<b>Strengths</b>", "cell"), self.p("<b>Concerns</b>", "cell")],
+                    [self._bullets(ev.strengths), self._bullets(ev.concerns)],
+                ],
+                colWidths=[CONTENT_WIDTH / 2] * 2,
+            )
+            table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            out += [Spacer(1, 4), table]
+        else:
+            out += [self.p("<b>Strengths</b>", "cell"), *self._bullets(ev.strengths)]
+            out += [self.p("<b>Concerns</b>", "cell"), *self._bullets(ev.concerns)]
         return out
 
     def _bullets(self, items: Sequence[str]) -> list[Flowable]:
@@ -693,6 +702,15 @@ def _offset(moment: datetime) -> tuple[str, str, str]:
 
 def _join(first: str, second: str) -> str:
     return f'{first}<br/><font color="#616e7c" size="7">{second}</font>' if second else first
+
+
+def _fit(text: str, font: str, size: float, width: float = CONTENT_WIDTH) -> str:
+    """The text, cut with an ellipsis to fit one line of `width`."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[: max(0, len(text) - max(1, len(text) // 20))]
+    return text + "…"
 
 
 def _clip(text: str, limit: int) -> str:

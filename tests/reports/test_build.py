@@ -312,3 +312,31 @@ def test_other_scripts_fall_back_to_fonts_that_have_them():
     text = "Привет мир, Γειά σου κόσμε, and 你好世界"
     data = report_data(turns=(Turn(2, "student", text, at(10), 11, {}), TURNS[-1]))
     assert text in pdftotext(build(data))
+
+
+def test_hostile_and_oversized_input_is_shown_literally_and_stays_on_the_page():
+    markup = "<b>bold?</b> & </para> <font size=40>"
+    evaluation = replace(
+        EVALUATION,
+        strengths=tuple(f"strength {i} " + "detail " * 30 for i in range(80)),
+        questions=(
+            replace(EVALUATION.questions[0], rationale="because " * 1500),
+            *EVALUATION.questions[1:],
+        ),
+    )
+    data = report_data(
+        title="W" * 200,  # wide glyphs: the running header must be cut to fit
+        candidate="C" * 200,
+        questions=(replace(QUESTIONS[0], text="question " * 1500), *QUESTIONS[1:]),
+        evaluation=evaluation,
+        turns=(*TURNS, Turn(9, "student", markup + " " + "x" * 4000, at(90), None, {})),
+        notes=(ObserverNote(10, "observer.note", "note " * 2000, "A", None, at(5)),),
+    )
+    pdf = build(data)
+    text = pdftotext(pdf)
+    assert markup in text
+    assert "strength 79" in text
+    assert "x" * 100 in text.replace("\n", "")
+    width = float(PdfReader(io.BytesIO(pdf)).pages[0].mediabox.width)
+    right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', pdftotext(pdf, "-bbox"))]
+    assert max(right_edges) < width - 30
