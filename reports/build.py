@@ -480,6 +480,9 @@ class _Report:
         else:
             out.append(self.p("No scores to chart (not evaluated).", "muted"))
         sm = self.metrics
+        if not self.data.turns:
+            out.append(self.p("No talk time to chart (no conversation).", "muted"))
+            return out
         note = ""
         if sm.candidate_talk_estimated_s:
             note = (

@@ -202,6 +202,7 @@ def test_empty_interview_gives_a_sensible_report(text_of):
         assert "Not evaluated" in text
         assert "No conversation was recorded." in text
         assert "No observer notes." in text
+        assert "No talk time to chart" in text
         assert "Page 1 of" in text
 
 
