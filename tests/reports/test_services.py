@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.test import override_settings
 from pypdf import PdfReader
 
 from interviews import services
 from interviews.models import InterviewReport, SessionEvent
+from pipeline import interview
+from pipeline.frames import Turn as AnswerTurn
 from reports import services as report_services
 
-from .conftest import pypdf_pages
+from .conftest import pdftotext, pypdf_pages
 
 KOREAN_LINE = "저는 소프트웨어 엔지니어입니다"
 EVALUATION = {
@@ -260,3 +263,28 @@ async def test_async_generation_builds_off_the_event_loop(interviewer, student):
     # would have waited the whole build.
     assert len(gaps) > 5
     assert max(gaps) < build_s / 2, (max(gaps), build_s)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_interviewers_own_evaluation_is_rendered(session):
+    """A scripted interview (no LLM configured) ends with the interviewer's
+    heuristic evaluation; the report shows it as such, score by score."""
+    services.transition_session(session=session, action="start")
+    async_to_sync(interview.initialize)(session.session_id)
+    async_to_sync(interview.respond)(
+        session.session_id, AnswerTurn(text=KOREAN_LINE + ". I build real-time systems.")
+    )
+    async_to_sync(interview.respond)(
+        session.session_id, AnswerTurn(text="Persistence and clear writing.")
+    )
+    async_to_sync(interview.end)(session.session_id, "done")
+    session.refresh_from_db()
+    assert session.evaluation and session.evaluation["kind"] == "heuristic"
+    report = report_services.generate_report(session=session)
+    layout = pdftotext(stored_path(report).read_bytes(), "-layout")
+    assert "Heuristic evaluation" in layout
+    assert "Not evaluated" not in layout
+    for number, item in enumerate(session.evaluation["questions"], 1):
+        assert re.search(
+            rf"Q{number}\s+{re.escape(item['question_text'])}\s+{item['score']}\s", layout
+        )
