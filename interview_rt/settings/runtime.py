@@ -136,8 +136,8 @@ class RuntimeSettings:
     report_threads: int = _setting(1, "Thread pool size for PDF building.")
     report_font_path: str = _setting(
         "",
-        "TrueType/OpenType font for report text; empty searches for Noto CJK "
-        "so Korean and other scripts render.",
+        "TrueType font for report text; empty searches for a TrueType Korean "
+        "font (fonts-nanum). Noto CJK cannot be embedded by ReportLab (CFF outlines).",
     )
     # --- links --------------------------------------------------------------
     public_base_url: str = _setting(
