@@ -333,7 +333,7 @@ class ReplyGuard:
     A piece fails when it quotes an expected answer (any run of SHINGLE
     consecutive words of one, with at least two content words, that the
     planned questions themselves do not contain; a short expected answer
-    quoted whole; most of a long one's key terms in one sentence; or a
+    quoted whole; most of its key terms (six at most) in one sentence; or a
     sentence announcing "the expected answer is") or states a score.
     Checks run across piece boundaries (the last words of the previous
     piece are kept), so splitting a quote over two sentences does not
@@ -363,7 +363,8 @@ class ReplyGuard:
                 self._phrases.append(tuple(expected))
             key = frozenset(content_words(q.expected_answer)) - allowed_words
             if len(key) >= 5:
-                self._bags.append((key, -(-len(key) * 7 // 10)))
+                # Most of a short key set, or six terms of a long one, in one sentence.
+                self._bags.append((key, min(-(-len(key) * 7 // 10), 6)))
         self._tail: list[str] = []
 
     def check(self, piece: str) -> str | None:

@@ -110,6 +110,18 @@ def deltas(received: list[dict[str, Any]]) -> list[str]:
     return [e["text"] for e in received if e["type"] == "ai.delta"]
 
 
+def replies(received: list[dict[str, Any]]) -> list[str]:
+    """The streamed text of each reply (the ai.delta chunks before each ai.message)."""
+    out, parts = [], []
+    for e in received:
+        if e["type"] == "ai.delta":
+            parts.append(e["text"])
+        elif e["type"] == "ai.message":
+            out.append("".join(parts).strip())
+            parts = []
+    return out
+
+
 def of_type(received: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:
     return [e for e in received if e["type"] == type_]
 

@@ -1,0 +1,86 @@
+"""The scripted interviewer (no LLM configured): the same plan, fixed wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from interviews.models import Conversation
+from pipeline import interview
+from pipeline.frames import Turn
+from tests.fakes.interview import LONG_ANSWER, Listener, make_session, question_ids, replies
+
+pytestmark = pytest.mark.django_db(transaction=True)
+pytest_plugins = ["tests.fakes.fixtures"]
+
+
+async def run_interview(session) -> list[str]:
+    sid = session.session_id
+    said = [(await interview.initialize(sid)).text]
+    for text in ("I code.", "Still just code.", LONG_ANSWER, LONG_ANSWER):
+        said.append((await interview.respond(sid, Turn(text=text))).text)
+    return said
+
+
+async def test_scripted_interview_follows_the_plan(no_llm, planned_session):
+    listener = await Listener(planned_session.session_id).start()
+    said = await run_interview(planned_session)
+    assert said == [
+        "Hello Jane Smith, welcome to the Backend Engineer interview. I'm your AI "
+        "interviewer. Take your time with each answer. Let's begin. Tell me about yourself",
+        # One follow-up for a short answer, then on to the next question.
+        "Could you tell me more? A concrete example, what you did yourself and how it "
+        "turned out would help.",
+        "Thank you. Next question: What are your strengths?",
+        "Thank you. Next question: How would you find the cause of a memory leak in a "
+        "Python service?",
+        "Thank you for your time, Jane Smith. That concludes our interview; the team will "
+        "be in touch about next steps.",
+    ]
+    got = await listener.drain()
+    assert replies(got) == said
+    assert [e["text"] for e in got if e["type"] == "ai.message"] == said
+    q1, q2, q3 = await question_ids(planned_session)
+    rows = [
+        (c.speaker, c.question_id)
+        async for c in Conversation.objects.filter(session=planned_session).order_by("id")
+    ]
+    assert rows == [
+        ("ai", q1),
+        ("student", q1),
+        ("ai", q1),
+        ("student", q1),
+        ("ai", q2),
+        ("student", q2),
+        ("ai", q3),
+        ("student", q3),
+        ("ai", None),
+    ]
+    await planned_session.arefresh_from_db()
+    assert planned_session.evaluation["kind"] == "heuristic"
+
+
+async def test_scripted_wording_is_deterministic(no_llm, interviewer, student, planned_session):
+    from channels.db import database_sync_to_async
+
+    other = await database_sync_to_async(make_session)(interviewer, student)
+    assert await run_interview(planned_session) == await run_interview(other)
+
+
+async def test_scripted_suggestion_and_time_closing(no_llm, planned_session):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from interviews.models import InterviewSession
+
+    sid = planned_session.session_id
+    await interview.initialize(sid)
+    await interview.add_suggestion(sid, "What was your biggest mistake?", "John Doe")
+    reply = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    assert reply.text == "Let me follow up on that. What was your biggest mistake?"
+    await InterviewSession.objects.filter(pk=planned_session.pk).aupdate(
+        started_at=timezone.now() - timedelta(minutes=30)
+    )
+    closing = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    assert closing.closed
+    assert closing.text.startswith("We have reached the end of our time. Thank you for your time")
