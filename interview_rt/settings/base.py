@@ -83,8 +83,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads write (REST, consumers, thread pools): wait for the lock
-    # instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # instead of failing with "database is locked". BEGIN IMMEDIATE takes the
+    # write lock up front, so two read-then-write transactions cannot deadlock
+    # (SQLite fails one of those at once, whatever the timeout).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

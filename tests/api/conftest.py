@@ -9,7 +9,11 @@ from rest_framework.test import APIClient
 
 from interviews import services
 from pipeline import interview
-from tests.interviews.backends import database_reachable, register_markers  # noqa: F401
+from tests.interviews.backends import (  # noqa: F401  (autouse fixtures)
+    database_reachable,
+    keep_test_transaction_open,
+    register_markers,
+)
 
 
 def pytest_configure(config):

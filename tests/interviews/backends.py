@@ -48,3 +48,18 @@ def register_markers(config) -> None:
     config.addinivalue_line(
         "markers", "db_backend: a database test bin/test repeats on PostgreSQL (DATABASE_URL)"
     )
+
+
+@pytest.fixture(autouse=True)
+def keep_test_transaction_open(request, monkeypatch):
+    """channels' database_sync_to_async closes "old" connections around each
+    call; inside a test's wrapping transaction that closes the test's own
+    connection (on SQLite in memory it is a no-op, so only a file or PostgreSQL
+    shows it). Django's test client disconnects the same clean-up for the same
+    reason; transactional tests keep the real behaviour."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction")
+    ):
+        return
+    monkeypatch.setattr("channels.db.close_old_connections", lambda: None)

@@ -1,4 +1,8 @@
-from tests.interviews.backends import database_reachable, register_markers  # noqa: F401
+from tests.interviews.backends import (  # noqa: F401  (autouse fixtures)
+    database_reachable,
+    keep_test_transaction_open,
+    register_markers,
+)
 
 
 def pytest_configure(config):
