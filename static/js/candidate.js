@@ -1,0 +1,413 @@
+// The candidate's page (the join link): consent and microphone check, then the
+// live interview over /ws/interview/<session>/?token=<join token>.
+
+import { LiveSocket, describeStatus, wsUrl } from "./socket.js";
+import { Transcript } from "./transcript.js";
+import { Microphone, TARGET_RATE, levelToMeter, micProblem } from "./mic.js";
+import { Voice } from "./voice.js";
+import { formatCountdown, secondsLeft } from "./clock.js";
+
+const cfg = JSON.parse(document.getElementById("candidate-config").textContent);
+const $ = (id) => document.getElementById(id);
+const store = {
+  get(key) {
+    try {
+      return localStorage.getItem(`irt:${cfg.session_id}:${key}`);
+    } catch {
+      return null;
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(`irt:${cfg.session_id}:${key}`, value);
+    } catch {
+      /* private mode: nothing to remember */
+    }
+  },
+};
+
+// Local loudness that counts as the candidate talking over the interviewer.
+const BARGE_IN_RMS = 0.06;
+const BARGE_IN_MS = 300;
+
+const FATAL_MESSAGES = {
+  invalid:
+    "This interview link is not valid. Check that you opened the whole link from your invitation, " +
+    "or ask the recruiter for a new one.",
+  forbidden: "This interview link has expired or the interview is over. Please ask the recruiter for a new link.",
+  unknown: "We could not find this interview. Please ask the recruiter for a new link.",
+  replaced:
+    "This interview is now open in another window or tab. Continue there, or reload this page to continue here.",
+};
+
+const ERROR_MESSAGES = {
+  speech_unavailable: "Voice answers are not available right now. Please type your answers below.",
+  server_busy: "The server is too busy to listen right now. Please type your answers below.",
+  audio_overflow: "Your connection is too slow for live audio; some of your words may be lost. Typing works too.",
+};
+
+const state = {
+  status: cfg.status,
+  startedAt: cfg.started_at,
+  mode: store.get("mode") || "", // "voice" | "typed"
+  capturing: false,
+  replyStreaming: false,
+  ended: false,
+  loudSince: 0,
+};
+
+const transcript = new Transcript($("transcript"), { labels: { ai: "Interviewer", student: "You" } });
+const voice = new Voice({
+  lang: cfg.language,
+  muted: store.get("muted") === "1",
+  onSpeaking: (on) => on && setActivity("The interviewer is speaking…"),
+});
+
+const mic = new Microphone({
+  onFrame: (buffer) => {
+    if (state.capturing) socket.sendBinary(buffer);
+  },
+  onLevel: (rms) => {
+    const position = levelToMeter(rms);
+    $("level").value = position;
+    $("meter-bar").style.width = `${Math.round(position * 100)}%`;
+    $("live-meter-bar").style.width = `${Math.round(position * 100)}%`;
+    bargeIn(rms);
+  },
+  onEnded: () => {
+    state.capturing = false;
+    showMicOff("Your microphone stopped working (was it unplugged?). Turn it back on, or type your answer.");
+  },
+});
+
+const socket = new LiveSocket(wsUrl(cfg.ws_path), {
+  onEvent,
+  onStatus,
+  onOpen: (sock) => sock.rawSend({ type: "audio.config", sample_rate: TARGET_RATE }),
+});
+
+// --- screens -------------------------------------------------------------------
+
+function show(screen) {
+  for (const id of ["setup", "interview", "ended"]) $(id).hidden = id !== screen;
+}
+
+function setActivity(text) {
+  $("activity").textContent = text;
+}
+
+function showProblem(text) {
+  const box = $("problem");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function showFatal(text) {
+  const box = $("fatal");
+  box.textContent = text;
+  box.hidden = false;
+  state.capturing = false;
+  mic.close();
+  voice.stop();
+  for (const el of document.querySelectorAll("#setup button, #setup input, #setup select, #interview button, #interview textarea")) {
+    el.disabled = true;
+  }
+  box.setAttribute("tabindex", "-1");
+  box.focus();
+}
+
+function showMicOff(text, buttonLabel = "Turn my microphone on") {
+  $("mic-resume-text").textContent = text;
+  $("mic-resume").textContent = buttonLabel;
+  $("mic-resume-box").hidden = false;
+}
+
+function applyMode() {
+  const typed = state.mode === "typed";
+  $("done").hidden = typed;
+  $("hold").hidden = typed;
+  $("live-meter-bar").parentElement.hidden = typed;
+  if (typed) showMicOff("You are answering by typing.", "Use my microphone instead");
+}
+
+// --- setup: consent and microphone check -----------------------------------------
+
+async function openMic(deviceId) {
+  $("mic-error").hidden = true;
+  $("mic-status").textContent = "Asking for your microphone…";
+  try {
+    await mic.open(deviceId);
+  } catch (err) {
+    const problem = micProblem(err);
+    $("mic-error-text").textContent = problem.message;
+    $("mic-error").hidden = false;
+    $("mic-error").dataset.problem = problem.code;
+    $("mic-status").textContent = "The microphone is not working yet.";
+    return false;
+  }
+  store.set("device", mic.deviceId || "");
+  await listDevices();
+  $("mic-status").textContent = "Say something: the bar should move while you speak.";
+  return true;
+}
+
+async function listDevices() {
+  const select = $("mic-select");
+  const devices = await Microphone.devices();
+  select.replaceChildren();
+  devices.forEach((d, i) => {
+    const option = document.createElement("option");
+    option.value = d.deviceId;
+    option.textContent = d.label || `Microphone ${i + 1}`;
+    option.selected = d.deviceId === mic.deviceId;
+    select.append(option);
+  });
+  if (!devices.length) select.append(new Option("Default microphone", ""));
+  select.disabled = devices.length < 2;
+}
+
+function consented() {
+  const box = $("consent");
+  if (box.checked) {
+    box.removeAttribute("aria-invalid");
+    return true;
+  }
+  box.setAttribute("aria-invalid", "true");
+  $("consent-help").textContent = "Please tick the box to agree before starting.";
+  $("consent-help").classList.add("error-text");
+  box.focus();
+  return false;
+}
+
+async function startVoice() {
+  if (!consented()) return;
+  if (!mic.active && !(await openMic($("mic-select").value || store.get("device") || ""))) {
+    $("mic-retry").focus();
+    return;
+  }
+  begin("voice");
+}
+
+function startTyped() {
+  if (!consented()) return;
+  mic.close();
+  begin("typed");
+}
+
+function begin(mode) {
+  store.set("consent", "1");
+  state.mode = mode;
+  store.set("mode", mode);
+  state.capturing = mode === "voice";
+  show("interview");
+  applyMode();
+  if (mode === "voice") $("mic-resume-box").hidden = true;
+  const started = transcript.entries().some((e) => e.kind === "ai");
+  if (!started && state.status === "scheduled") {
+    socket.send({ type: "interview.start" });
+    setActivity("Starting the interview…");
+  }
+  (mode === "voice" ? $("done") : $("answer")).focus();
+}
+
+// --- the interview ---------------------------------------------------------------
+
+function onEvent(event) {
+  switch (event.type) {
+    case "session.state":
+      state.status = event.status;
+      state.startedAt = event.started_at;
+      if (event.status === "completed" || event.status === "cancelled") finishInterview();
+      break;
+    case "interview.ended":
+      transcript.apply(event);
+      finishInterview();
+      break;
+    case "transcript.partial":
+      transcript.apply(event);
+      voice.stop(); // the candidate is talking: the interviewer stops
+      setActivity("Listening…");
+      break;
+    case "transcript.final":
+    case "turn.committed":
+      transcript.apply(event);
+      if (event.type === "turn.committed") setActivity("Answer received.");
+      break;
+    case "ai.delta":
+      state.replyStreaming = true;
+      transcript.apply(event);
+      voice.delta(event.text || "");
+      break;
+    case "ai.message":
+      transcript.apply(event);
+      if (state.replyStreaming) voice.finish(event.text || "");
+      state.replyStreaming = false;
+      if (!voice.speaking) setActivity(state.mode === "typed" ? "Your turn: type your answer." : "Your turn.");
+      break;
+    case "error":
+      onServerError(event);
+      break;
+    default:
+      break;
+  }
+}
+
+function onServerError(event) {
+  if (event.code === "replaced") return; // the close code that follows says it
+  if (event.code === "speech_unavailable" || event.code === "server_busy") {
+    state.capturing = false;
+    showMicOff(ERROR_MESSAGES[event.code], "Try my microphone again");
+  }
+  showProblem(ERROR_MESSAGES[event.code] || event.message || "Something went wrong.");
+}
+
+function onStatus(s) {
+  const pill = $("connection");
+  pill.dataset.state = s.state;
+  if (s.state === "closed") {
+    pill.textContent = "Disconnected";
+    showFatal(FATAL_MESSAGES[s.reason] || "The connection was closed.");
+    return;
+  }
+  pill.textContent = describeStatus(s);
+}
+
+function finishInterview() {
+  if (state.ended) return;
+  state.ended = true;
+  state.capturing = false;
+  mic.close();
+  // The transcript (with the closing words) stays; the controls go.
+  $("setup").hidden = true;
+  $("interview").hidden = false;
+  $("interview").classList.add("interview--over");
+  $("ended").hidden = false;
+  setActivity("");
+  $("ended-title").focus();
+  // Let the interviewer finish its goodbye before the socket goes.
+  setTimeout(() => {
+    socket.stop();
+    $("connection").dataset.state = "done";
+    $("connection").textContent = "Finished";
+  }, 1000);
+}
+
+function bargeIn(rms) {
+  if (!state.capturing || !voice.speaking) {
+    state.loudSince = 0;
+    return;
+  }
+  const now = performance.now();
+  if (rms < BARGE_IN_RMS) state.loudSince = 0;
+  else if (!state.loudSince) state.loudSince = now;
+  else if (now - state.loudSince >= BARGE_IN_MS) voice.stop();
+}
+
+async function resumeMic() {
+  if (state.mode === "typed") state.mode = "voice";
+  store.set("mode", state.mode);
+  const ok = mic.stream ? await mic.resume() : await openMic(store.get("device") || "");
+  if (!ok || !mic.active) {
+    const err = $("mic-error");
+    showMicOff(err.hidden ? "The microphone did not start. Try again, or type your answer." : $("mic-error-text").textContent);
+    return;
+  }
+  state.capturing = true;
+  showProblem("");
+  $("mic-resume-box").hidden = true;
+  applyMode();
+  $("done").focus();
+}
+
+function tickClock() {
+  const el = $("countdown");
+  const left = secondsLeft(state.startedAt, cfg.duration_minutes);
+  el.textContent = formatCountdown(left, cfg.duration_minutes);
+  el.classList.toggle("pill--late", left !== null && left <= 60);
+}
+
+// --- wiring ----------------------------------------------------------------------
+
+$("mic-test").addEventListener("click", () => openMic($("mic-select").value || store.get("device") || ""));
+$("mic-retry").addEventListener("click", () => openMic(""));
+$("mic-select").addEventListener("change", (e) => openMic(e.target.value));
+$("consent").addEventListener("change", (e) => {
+  if (e.target.checked) {
+    e.target.removeAttribute("aria-invalid");
+    $("consent-help").classList.remove("error-text");
+    $("consent-help").textContent = "Thank you.";
+  }
+});
+$("start-voice").addEventListener("click", startVoice);
+$("start-typed").addEventListener("click", startTyped);
+$("mic-resume").addEventListener("click", resumeMic);
+
+$("done").addEventListener("click", () => {
+  socket.send({ type: "turn.end" });
+  setActivity("Answer sent. The interviewer is thinking…");
+});
+$("hold").addEventListener("click", () => {
+  socket.send({ type: "turn.hold" });
+  setActivity("Take your time: the interviewer waits until you speak again.");
+});
+const muteButton = $("mute");
+function renderMute() {
+  muteButton.setAttribute("aria-pressed", String(voice.muted));
+  muteButton.textContent = voice.muted ? "Unmute interviewer voice" : "Mute interviewer voice";
+}
+muteButton.addEventListener("click", () => {
+  voice.setMuted(!voice.muted);
+  store.set("muted", voice.muted ? "1" : "0");
+  renderMute();
+});
+$("answer-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const box = $("answer");
+  const text = box.value.trim();
+  if (!text) {
+    box.focus();
+    return;
+  }
+  voice.stop();
+  socket.send({ type: "answer.text", text });
+  box.value = "";
+  setActivity("Answer sent. The interviewer is thinking…");
+});
+$("answer").addEventListener("keydown", (e) => {
+  // Ctrl/Cmd+Enter sends; Enter alone makes a new line.
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("answer-form").requestSubmit();
+});
+$("end").addEventListener("click", () => {
+  const dialog = $("end-dialog");
+  if (typeof dialog.showModal === "function") dialog.showModal();
+  else if (window.confirm("End the interview now?")) endInterview();
+});
+$("end-dialog").addEventListener("close", (e) => {
+  if (e.target.returnValue === "end") endInterview();
+});
+
+function endInterview() {
+  socket.send({ type: "interview.end" });
+  state.capturing = false;
+  setActivity("Ending the interview…");
+}
+
+// --- start -----------------------------------------------------------------------
+
+renderMute();
+socket.start();
+tickClock();
+setInterval(tickClock, 1000);
+if (state.status === "scheduled" || store.get("consent") !== "1") {
+  show("setup");
+  $("consent").checked = store.get("consent") === "1";
+} else {
+  // A reload during the interview: the transcript comes back from the server
+  // (resume); the microphone needs a click before it may run again.
+  show("interview");
+  applyMode();
+  if (state.mode !== "typed") {
+    state.mode = "voice";
+    showMicOff("Your microphone is off because the page was reloaded.");
+  }
+}

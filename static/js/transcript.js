@@ -1,0 +1,157 @@
+// The live transcript, shared by the candidate page and the observer view.
+//
+// The model is the set of persisted events (by seq) plus two ephemeral
+// pieces: the recogniser's current hypothesis (`transcript.partial`) and the
+// AI reply as it streams (`ai.delta`). Every change re-derives the list of
+// turns in seq order and patches the DOM by key, so a replay after a reload,
+// or events that arrive out of order after a resume, end up in the same place.
+//
+// A student turn collects its `transcript.final`s until its `turn.committed`
+// replaces them with the whole answer; the hypothesis shows after the finals
+// in a lighter style. Partial text and the streaming reply are hidden from
+// screen readers (they change many times a second); finished turns are
+// announced once by the list's aria-live region.
+
+const TRANSCRIPT_TYPES = new Set([
+  "transcript.final",
+  "turn.committed",
+  "ai.message",
+  "interview.ended",
+  "observer.warning",
+]);
+
+export class Transcript {
+  constructor(list, { labels = {}, onRender } = {}) {
+    this.list = list;
+    this.labels = { ai: "Interviewer", student: "You", system: "", ...labels };
+    this.onRender = onRender;
+    this.events = new Map(); // seq -> event
+    this.partial = "";
+    this.streaming = "";
+  }
+
+  /** Apply one event; returns true when the transcript changed. */
+  apply(event) {
+    const type = event.type;
+    if (type === "transcript.partial") {
+      this.partial = event.text || "";
+    } else if (type === "ai.delta") {
+      this.streaming += event.text || "";
+    } else if (TRANSCRIPT_TYPES.has(type) && typeof event.seq === "number") {
+      this.events.set(event.seq, event);
+      if (type === "transcript.final" || type === "turn.committed") this.partial = "";
+      if (type === "ai.message") this.streaming = "";
+    } else {
+      return false;
+    }
+    this.render();
+    return true;
+  }
+
+  /** Committed student answers and AI messages, in order (for tests and reports). */
+  entries() {
+    return this.derive().filter((e) => !e.live);
+  }
+
+  derive() {
+    const entries = [];
+    let open = null; // the student turn still collecting finals
+    let studentTurns = 0;
+    const seqs = [...this.events.keys()].sort((a, b) => a - b);
+    for (const seq of seqs) {
+      const ev = this.events.get(seq);
+      if (ev.type === "transcript.final") {
+        if (!open) {
+          open = { key: `st-${studentTurns}`, kind: "student", seq, finals: [], text: "" };
+          entries.push(open);
+        }
+        open.finals.push(ev.text);
+        open.text = open.finals.join(" ");
+      } else if (ev.type === "turn.committed") {
+        if (!open) {
+          open = { key: `st-${studentTurns}`, kind: "student", seq, finals: [] };
+          entries.push(open);
+        }
+        open.text = ev.text;
+        open.committed = true;
+        open.committedSeq = seq;
+        open = null;
+        studentTurns += 1;
+      } else if (ev.type === "ai.message") {
+        entries.push({ key: `ai-${seq}`, kind: "ai", seq, text: ev.text, questionId: ev.question_id });
+      } else if (ev.type === "interview.ended") {
+        entries.push({ key: `end-${seq}`, kind: "system", seq, text: "The interview has ended." });
+      } else if (ev.type === "observer.warning") {
+        entries.push({ key: `warn-${seq}`, kind: "warning", seq, text: ev.message || ev.code });
+      }
+    }
+    if (this.partial) {
+      if (!open) {
+        open = { key: `st-${studentTurns}`, kind: "student", finals: [], text: "" };
+        entries.push(open);
+      }
+      open.partial = this.partial;
+    }
+    if (this.streaming) {
+      entries.push({ key: "ai-live", kind: "ai", text: this.streaming, live: true });
+    }
+    return entries;
+  }
+
+  render() {
+    const entries = this.derive();
+    const existing = new Map();
+    for (const li of this.list.children) existing.set(li.dataset.key, li);
+    let previous = null;
+    for (const entry of entries) {
+      let li = existing.get(entry.key);
+      if (li) existing.delete(entry.key);
+      else li = this.create(entry);
+      this.fill(li, entry);
+      const expectedPosition = previous ? previous.nextSibling : this.list.firstChild;
+      if (li !== expectedPosition) this.list.insertBefore(li, expectedPosition);
+      previous = li;
+    }
+    for (const li of existing.values()) li.remove();
+    if (this.onRender) this.onRender(entries);
+  }
+
+  create(entry) {
+    const li = document.createElement("li");
+    li.dataset.key = entry.key;
+    li.className = `turn turn--${entry.kind}`;
+    const who = document.createElement("span");
+    who.className = "turn__who";
+    who.textContent = this.labels[entry.kind] || "";
+    const text = document.createElement("p");
+    text.className = "turn__text";
+    const final = document.createElement("span");
+    final.className = "turn__final";
+    const partial = document.createElement("span");
+    partial.className = "turn__partial";
+    partial.setAttribute("aria-hidden", "true");
+    text.append(final, partial);
+    li.append(who, text);
+    return li;
+  }
+
+  fill(li, entry) {
+    if (entry.seq !== undefined) {
+      const seq = String(entry.committedSeq ?? entry.seq);
+      li.dataset.seq = seq;
+      li.id = `turn-${seq}`;
+    }
+    li.classList.toggle("turn--live", Boolean(entry.live));
+    li.classList.toggle("turn--open", entry.kind === "student" && !entry.committed);
+    if (entry.live) li.setAttribute("aria-hidden", "true");
+    else li.removeAttribute("aria-hidden");
+    const final = li.querySelector(".turn__final");
+    const partial = li.querySelector(".turn__partial");
+    setText(final, entry.text || "");
+    setText(partial, entry.partial ? (entry.text ? " " : "") + entry.partial : "");
+  }
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
