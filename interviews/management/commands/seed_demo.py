@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -42,6 +42,11 @@ class Command(BaseCommand):
         if created:
             user.set_password(password)
             user.save()
+        elif not user.is_staff:
+            raise CommandError(
+                f"User {username!r} exists and is not staff; the API would refuse its token. "
+                "Pass --username for another user."
+            )
         token, _ = Token.objects.get_or_create(user=user)
         interviewer = Interviewer.objects.filter(email="interviewer@example.com").first() or (
             services.create_interviewer(
@@ -82,4 +87,5 @@ class Command(BaseCommand):
         w(f"  session:       {session.pk} ({session.session_id})")
         w(f"  candidate:     {selectors.join_url(session)}")
         w(f"  dashboard:     {selectors.dashboard_url()}")
+        w(f"  live view:     {selectors.dashboard_url(session)}")
         w(f"  API docs:      {selectors.dashboard_url().replace('/dashboard/', '/api/docs/')}")
