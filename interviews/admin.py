@@ -1,7 +1,11 @@
-from django.contrib import admin
+from asgiref.sync import async_to_sync
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from . import selectors
+from pipeline import interview
+
+from . import selectors, services
+from .exceptions import DomainError
 from .models import (
     Conversation,
     Interviewer,
@@ -45,8 +49,13 @@ class InterviewSessionAdmin(admin.ModelAdmin):
     list_display = ["id", "title", "student", "interviewer", "status", "scheduled_at", "live_links"]
     list_filter = ["status", "language", "scheduled_at", "created_at"]
     search_fields = ["title", "student__name", "student__email", "interviewer__name", "session_id"]
+    # The status changes only through the actions (as over REST), so each change
+    # sets its timestamps and is broadcast as session.state.
     readonly_fields = [
         "session_id",
+        "status",
+        "started_at",
+        "ended_at",
         "join_token",
         "last_seq",
         "created_at",
@@ -55,6 +64,50 @@ class InterviewSessionAdmin(admin.ModelAdmin):
     ]
     inlines = [QuestionInline, ConversationInline]
     date_hierarchy = "created_at"
+    actions = ["start_sessions", "end_sessions", "cancel_sessions"]
+
+    @admin.action(description="Start the selected sessions")
+    def start_sessions(self, request, queryset):
+        self._transition(
+            request,
+            queryset,
+            "started",
+            lambda s: services.transition_session(session=s, action="start"),
+        )
+
+    @admin.action(description="End the selected sessions (closing the AI conversation)")
+    def end_sessions(self, request, queryset):
+        self._transition(
+            request,
+            queryset,
+            "ended",
+            lambda s: async_to_sync(interview.finish)(s.session_id, "session ended"),
+        )
+
+    @admin.action(description="Cancel the selected sessions")
+    def cancel_sessions(self, request, queryset):
+        self._transition(
+            request,
+            queryset,
+            "cancelled",
+            lambda s: services.transition_session(session=s, action="cancel"),
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:  # as create_session does: the lobby sees the new session
+            services.announce_session(session=obj)
+
+    def _transition(self, request, queryset, done: str, change) -> None:
+        changed = 0
+        for session in queryset:
+            try:
+                change(session)
+                changed += 1
+            except DomainError as exc:
+                self.message_user(request, f"{session.title}: {exc.message}", messages.ERROR)
+        if changed:
+            self.message_user(request, f"{changed} session(s) {done}.", messages.SUCCESS)
 
     @admin.display(description="Live")
     def live_links(self, obj):

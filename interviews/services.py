@@ -195,6 +195,12 @@ def save_evaluation(*, session: InterviewSession, evaluation: dict[str, Any]) ->
     session.evaluation = evaluation
 
 
+@transaction.atomic
+def announce_session(*, session: InterviewSession) -> SessionEvent:
+    """The session.state event of a session made outside create_session (the admin)."""
+    return _record_state(session)
+
+
 def _record_state(session: InterviewSession) -> SessionEvent:
     return record_event(
         session=session,

@@ -76,3 +76,108 @@ def test_plain_staff_without_permissions_cannot_see_sessions(client, staff_user,
     client.force_login(staff_user)
     r = client.get(reverse("admin:interviews_interviewsession_changelist"))
     assert r.status_code == 403
+
+
+def changelist_action(client, action: str, *sessions):
+    return client.post(
+        reverse("admin:interviews_interviewsession_changelist"),
+        {"action": action, "_selected_action": [s.pk for s in sessions]},
+        follow=True,
+    )
+
+
+def test_admin_actions_change_status_like_the_api(admin_client, session, live_session_admin):
+    r = changelist_action(admin_client, "start_sessions", session)
+    assert "1 session(s) started." in r.content.decode()
+    session.refresh_from_db()
+    assert session.status == "in_progress" and session.started_at
+    assert session.events.filter(type="session.state").last().payload["status"] == "in_progress"
+
+    r = changelist_action(admin_client, "end_sessions", live_session_admin)
+    live_session_admin.refresh_from_db()
+    assert live_session_admin.status == "completed" and live_session_admin.ai_state["closed"]
+    assert live_session_admin.events.filter(type="interview.ended").exists()
+
+    r = changelist_action(admin_client, "cancel_sessions", session, live_session_admin)
+    html = r.content.decode()
+    assert "1 session(s) cancelled." in html and "Cannot cancel a session that is completed" in html
+    session.refresh_from_db()
+    assert session.status == "cancelled"
+
+
+@pytest.fixture
+def live_session_admin(interviewer, student):
+    from asgiref.sync import async_to_sync
+
+    from pipeline import interview
+
+    live = services.create_session(interviewer=interviewer, student=student, title="Live")
+    services.create_question(session=live, question_text="Why?")
+    async_to_sync(interview.initialize)(live.session_id)
+    return live
+
+
+def test_admin_change_form_cannot_set_the_status(admin_client, session):
+    url = reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    form = {
+        "interviewer": session.interviewer_id,
+        "student": session.student_id,
+        "title": "Renamed in admin",
+        "description": "",
+        "duration_minutes": 45,
+        "language": "en",
+        "ai_state": "{}",
+        "evaluation": "null",
+        "status": "completed",
+        "questions-TOTAL_FORMS": 0,
+        "questions-INITIAL_FORMS": 0,
+        "conversations-TOTAL_FORMS": 0,
+        "conversations-INITIAL_FORMS": 0,
+    }
+    r = admin_client.post(url, form)
+    assert r.status_code == 302, r.content.decode()[:2000]
+    session.refresh_from_db()
+    assert session.title == "Renamed in admin" and session.status == "scheduled"
+
+
+def test_admin_duration_bounds(admin_client, session):
+    url = reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    form = {
+        "interviewer": session.interviewer_id,
+        "student": session.student_id,
+        "title": "T",
+        "duration_minutes": 0,
+        "language": "en",
+        "ai_state": "{}",
+        "evaluation": "null",
+        "questions-TOTAL_FORMS": 0,
+        "questions-INITIAL_FORMS": 0,
+        "conversations-TOTAL_FORMS": 0,
+        "conversations-INITIAL_FORMS": 0,
+    }
+    r = admin_client.post(url, form)
+    assert r.status_code == 200 and "greater than or equal to 1" in r.content.decode()
+
+
+def test_admin_added_session_is_announced(admin_client, interviewer, student):
+    r = admin_client.post(
+        reverse("admin:interviews_interviewsession_add"),
+        {
+            "interviewer": interviewer.pk,
+            "student": student.pk,
+            "title": "Added in admin",
+            "duration_minutes": 30,
+            "language": "en",
+            "ai_state": "{}",
+            "evaluation": "null",
+            "questions-TOTAL_FORMS": 0,
+            "questions-INITIAL_FORMS": 0,
+            "conversations-TOTAL_FORMS": 0,
+            "conversations-INITIAL_FORMS": 0,
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    from interviews.models import InterviewSession
+
+    added = InterviewSession.objects.get(title="Added in admin")
+    assert [e.type for e in added.events.all()] == ["session.state"] and added.last_seq == 1
