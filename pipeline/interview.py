@@ -292,10 +292,14 @@ async def add_suggestion(session_uuid, text: str, author: str) -> SessionEvent:
 
 
 def _require_open(session: InterviewSession, state: PlanState) -> None:
+    waiting = (InterviewSession.Status.SCHEDULED, InterviewSession.Status.IN_PROGRESS)
+    if not state.opened and session.status in waiting:
+        raise InvalidTransition(
+            "The interview has not been started; send initialize (REST) or "
+            "interview.start (WebSocket) first."
+        )
     if session.status != InterviewSession.Status.IN_PROGRESS:
         raise InvalidTransition(f"The session is {session.status}; it is not in progress.")
-    if not state.opened:
-        raise InvalidTransition("The interview has not been initialized; send initialize first.")
     if state.closed:
         raise InvalidTransition("The interview has ended; no more answers are taken.")
 

@@ -4,6 +4,7 @@ wrap-up on the time budget, and the stored evaluation."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -153,3 +154,25 @@ async def test_whole_interview_plays_out(fake_llm, planned_session):
     eval_request = fake_llm.requests[-1]
     assert eval_request.body["response_format"]["type"] == "json_schema"
     assert "stream" not in eval_request.body
+
+
+async def test_suggestion_sent_while_a_reply_streams_is_asked_next(fake_llm, planned_session):
+    sid = planned_session.session_id
+    fake_llm.script(Reply("Hello Jane Smith. Tell me about yourself."))
+    await interview.initialize(sid)
+    fake_llm.script(
+        Reply("Thank you. What are your strengths?", chunk_delay_s=0.05),
+        Reply("Let me ask: what was your biggest mistake?"),
+    )
+    reply = asyncio.create_task(interview.respond(sid, Turn(text=LONG_ANSWER)))
+    await asyncio.sleep(0.1)
+    assert not reply.done()
+    await interview.add_suggestion(sid, "Ask about their biggest mistake", "John Doe")
+    await reply
+    await planned_session.arefresh_from_db()
+    assert planned_session.ai_state["suggestions"] == ["Ask about their biggest mistake"]
+    following = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    assert "Ask about their biggest mistake" in instruction(fake_llm.requests[-1])
+    assert following.text == "Let me ask: what was your biggest mistake?"
+    await planned_session.arefresh_from_db()
+    assert planned_session.ai_state["suggestions"] == []
