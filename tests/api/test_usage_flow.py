@@ -7,7 +7,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_backend]
 
 
 def test_original_usage_flow_steps_1_to_10(staff_client):
