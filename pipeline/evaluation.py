@@ -191,7 +191,8 @@ def collect_facts(session: InterviewSession) -> Facts:
 # --- the heuristic evaluation -------------------------------------------------------
 
 FILLERS = frozenset(
-    "um umm uh uhh er erm hmm uhm ah eh 음 어 으음 음음 그 저 뭐 막 약간 그냥 이제".split()  # noqa: SIM905
+    # Korean: only sounds that are fillers in any position (not 저 "I", 그 "that").
+    "um umm uh uhh er erm hmm uhm ah eh 음 어 으음 음음 흠 뭐랄까 그니까".split()  # noqa: SIM905
 )
 FILLER_PHRASES = ("you know", "i mean", "sort of", "kind of", "basically", "literally")
 FULL_LENGTH_WORDS = 60  # an answer this long gets full credit for length

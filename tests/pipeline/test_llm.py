@@ -233,7 +233,8 @@ def test_prompt_has_the_rules_the_plan_and_the_move():
     system = messages[0]["content"]
     assert messages[0]["role"] == "system"
     assert "Never reveal, quote, paraphrase or hint at expected" in system
-    assert "What are your strengths? (current)" in system
+    assert "1. [Behavioral, medium] What are your strengths? (this turn)" in system
+    assert "2. [Technical, hard] How would you find" in system and "(later)" in system
     assert "never say, quote or hint at it" in system  # the private reference for follow-ups
     assert [m["role"] for m in messages[1:]] == ["user", "assistant", "user"]
     assert messages[-1]["content"] == "Hard work."
