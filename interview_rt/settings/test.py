@@ -21,6 +21,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not SQLite's shared-cache memory database: there concurrent
     # writers fail at once with "table is locked" instead of waiting as they do
     # on the real (file) database.
+    # One file per test process (Django deletes it at the end of the run).
     DATABASES["default"]["TEST"] = {  # noqa: F405
-        "NAME": os.path.join(tempfile.mkdtemp(prefix="interview-rt-db-"), "test.sqlite3")
+        "NAME": os.path.join(tempfile.gettempdir(), f"interview-rt-test-{os.getpid()}.sqlite3")
     }
