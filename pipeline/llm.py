@@ -704,7 +704,9 @@ _clients: dict[tuple, tuple[weakref.ref, openai.AsyncOpenAI]] = {}
 def get_client() -> openai.AsyncOpenAI:
     """The async client for the running event loop (its connections belong to it).
 
-    Retries are ours (see LLMInterviewer), so the client's own are off.
+    Under daphne every turn runs on the server's one loop, so the connection
+    to the model is reused turn after turn. Retries are ours (see
+    LLMInterviewer), so the client's own are off.
     """
     rt = settings.RT
     loop = asyncio.get_running_loop()
@@ -714,14 +716,28 @@ def get_client() -> openai.AsyncOpenAI:
         return entry[1]
     for stale in [k for k, (ref, _) in _clients.items() if ref() is None or ref().is_closed()]:
         _clients.pop(stale, None)
-    client = openai.AsyncOpenAI(
-        api_key=rt.openai_api_key,
-        base_url=rt.openai_base_url or None,
-        timeout=rt.llm_timeout_s,
-        max_retries=0,
-    )
+    client = new_client(rt.llm_timeout_s)
     _clients[key] = (weakref.ref(loop), client)
     return client
+
+
+async def close_client() -> None:
+    """Close the running loop's cached client (before a short-lived loop ends)."""
+    loop = asyncio.get_running_loop()
+    for key, (ref, client) in list(_clients.items()):
+        if ref() is loop:
+            _clients.pop(key, None)
+            await client.close()
+
+
+def new_client(timeout_s: float) -> openai.AsyncOpenAI:
+    rt = settings.RT
+    return openai.AsyncOpenAI(
+        api_key=rt.openai_api_key,
+        base_url=rt.openai_base_url or None,
+        timeout=timeout_s,
+        max_retries=0,
+    )
 
 
 def transient(exc: BaseException) -> bool:
@@ -920,37 +936,39 @@ async def complete_json(
     StructuredOutputError when no valid object came back.
     """
     rt = settings.RT
-    client = get_client()
     validator = jsonschema.Draft202012Validator(schema)
     conversation = list(messages)
     fmt = response_format(name, schema)
     last_error = ""
-    for repair in (False, True):
-        try:
-            content = await _complete(
-                client, conversation, fmt, max_tokens or rt.llm_eval_max_tokens
-            )
-        except Exception as exc:
-            raise StructuredOutputError(describe(exc)) from exc
-        try:
-            data = parse_json_reply(content)
-            errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-            if errors:
-                where = "/".join(map(str, errors[0].absolute_path)) or "(root)"
-                raise ValueError(f"schema error at {where}: {errors[0].message}")
-            return check(data) if check else data
-        except ValueError as exc:  # JSONDecodeError is a ValueError
-            last_error = _clip(str(exc), 300)
-            log.warning("structured reply %s invalid (repair=%s): %s", name, repair, last_error)
-            conversation = [
-                *messages,
-                {"role": "assistant", "content": _clip(content or "", 8000)},
-                {
-                    "role": "user",
-                    "content": f"That reply was not valid: {last_error}. Reply again with only "
-                    "the corrected JSON object, matching the schema exactly.",
-                },
-            ]
+    # Its own client, closed after: these run in short-lived loops (a REST
+    # request, a background job) where a cached client's sockets would leak.
+    async with new_client(rt.llm_eval_timeout_s) as client:
+        for repair in (False, True):
+            try:
+                content = await _complete(
+                    client, conversation, fmt, max_tokens or rt.llm_eval_max_tokens
+                )
+            except Exception as exc:
+                raise StructuredOutputError(describe(exc)) from exc
+            try:
+                data = parse_json_reply(content)
+                errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+                if errors:
+                    where = "/".join(map(str, errors[0].absolute_path)) or "(root)"
+                    raise ValueError(f"schema error at {where}: {errors[0].message}")
+                return check(data) if check else data
+            except ValueError as exc:  # JSONDecodeError is a ValueError
+                last_error = _clip(str(exc), 300)
+                log.warning("structured reply %s invalid (repair=%s): %s", name, repair, last_error)
+                conversation = [
+                    *messages,
+                    {"role": "assistant", "content": _clip(content or "", 8000)},
+                    {
+                        "role": "user",
+                        "content": f"That reply was not valid: {last_error}. Reply again with only "
+                        "the corrected JSON object, matching the schema exactly.",
+                    },
+                ]
     raise StructuredOutputError(f"invalid JSON twice: {last_error}")
 
 

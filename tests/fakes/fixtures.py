@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from interviews.models import InterviewSession
-from pipeline import evaluation
+from pipeline import evaluation, llm
 
 from .interview import LAYERS, llm_settings, make_session
 from .openai_server import FakeOpenAI
@@ -37,3 +37,10 @@ def no_llm():
 def planned_session(interviewer, student) -> InterviewSession:
     """Three planned questions (one without, two with an expected answer), 30 minutes."""
     return make_session(interviewer, student)
+
+
+@pytest.fixture(autouse=True)
+async def close_llm_clients():
+    """The test's event loop ends with it: close the interviewer's client first."""
+    yield
+    await llm.close_client()
