@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from interviews.models import Conversation, SessionEvent
-from pipeline import interview
+from pipeline import evaluation, interview
 from pipeline.frames import Turn
 from tests.fakes.interview import LONG_ANSWER, Listener, deltas, of_type, question_ids
 from tests.fakes.openai_server import Fault, Reply
@@ -189,5 +189,9 @@ async def test_a_whole_interview_with_the_model_down_loses_nothing(fake_llm, pla
     assert [e["text"] for e in committed] == answers
     assert len(replies) == len(answers) + 1  # the greeting, then one per answer
     assert replies[1]["text"].startswith("Could you tell me more?")
-    # Greeting: 2 attempts; each turn: 2 attempts; the background evaluation also retries.
-    assert all(w["code"] == "llm_fallback" for w in await warnings(planned_session))
+    # One warning per turn (greeting included), then one for the evaluation.
+    await evaluation.await_pending(sid)
+    codes = [w["code"] for w in await warnings(planned_session)]
+    assert codes == ["llm_fallback"] * 5 + ["evaluation_fallback"]
+    await planned_session.arefresh_from_db()
+    assert planned_session.evaluation["kind"] == "heuristic"
