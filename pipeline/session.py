@@ -117,6 +117,7 @@ class LiveSession:
         self.ai_jobs: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
         self.queued_audio = 0
         self.stream: stt.SpeechStream | None = None
+        self.opening: asyncio.Task | None = None
         self.speech_error: DomainError | None = None
         self.turn_count = 0
         self.last_final_ms: float | None = None  # audio received -> final, last final of the turn
@@ -128,12 +129,13 @@ class LiveSession:
     # --- what the consumer calls -------------------------------------------
 
     def configure_audio(self, sample_rate: int) -> None:
-        audio.validate_rate(sample_rate)
-        self.sample_rate = sample_rate
+        """The client will send audio: open the recogniser now, not on the first frame."""
+        self.sample_rate = audio.check_sample_rate(sample_rate)
+        self._open_speech()
 
     def push_audio(self, pcm: bytes) -> None:
         """Queue a binary frame; raises InvalidInput or AudioOverflow."""
-        audio.validate_frame(pcm)
+        audio.check_frame(pcm)
         if self.queued_audio >= self.max_queued:
             raise AudioOverflow(
                 f"The recogniser is {self.queued_audio} frames behind; this frame was dropped. "
@@ -149,12 +151,16 @@ class LiveSession:
         self.ai_jobs.put_nowait(lambda: interview.initialize(self.session_uuid))
 
     async def close(self) -> None:
-        for task in self.tasks:
+        tasks = [*self.tasks, *([self.opening] if self.opening else [])]
+        for task in tasks:
             task.cancel()
-        for task in self.tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.partials.reset()
+        opened = self.opening
+        if self.stream is None and opened and opened.done() and not opened.cancelled():
+            self.stream = None if opened.exception() else opened.result()
         if self.stream is not None:
             await self.stream.close()
             self.stream = None
@@ -182,7 +188,8 @@ class LiveSession:
             return
         chunk = item.chunk
         voiced = vad.voiced_seconds(chunk.pcm, chunk.sample_rate)
-        self.turns.on_audio(chunk.pcm, chunk.sample_rate, voiced, self.keep_audio)
+        end_s = stream.audio_time_s + chunk.duration_s
+        self.turns.on_audio(chunk.pcm, chunk.sample_rate, voiced, end_s, self.keep_audio)
         for frame in await stream.accept(chunk):
             await self._on_frame(frame, item.received)
         self.turns.on_words(stream.last_word_end_s)
@@ -240,21 +247,29 @@ class LiveSession:
         name = f"turn-{self.session_uuid.hex[:12]}-{self.turn_count}.wav"
         return ContentFile(audio.wav_bytes(turn.audio_pcm, turn.sample_rate), name=name)
 
+    def _open_speech(self) -> asyncio.Task:
+        if self.opening is None:
+            self.opening = asyncio.create_task(
+                stt.SpeechStream.open(self.language, label=str(self.session_uuid))
+            )
+        return self.opening
+
     async def _speech(self) -> stt.SpeechStream | None:
-        """The recogniser, opened on first audio; errors are reported once per turn."""
+        """The recogniser (opened by audio.config or the first frame); an error
+        opening it is reported once, and typed answers keep working."""
         if self.stream is None and self.speech_error is None:
             try:
-                self.stream = await stt.SpeechStream.open(
-                    self.language, label=str(self.session_uuid)
-                )
+                self.stream = await self._open_speech()
             except DomainError as exc:
                 self.speech_error = exc
                 await self.on_error(exc.code, exc.message)
         return self.stream
 
-    async def _publish_partial(self, text: str) -> None:
+    async def _publish_partial(self, text: str, audio_s: float) -> None:
         await events.abroadcast(
-            events.ephemeral(self.session_uuid, "transcript.partial", text=text)
+            events.ephemeral(
+                self.session_uuid, "transcript.partial", text=text, audio_s=round(audio_s, 3)
+            )
         )
 
     # --- AI task -------------------------------------------------------------

@@ -28,10 +28,18 @@ class TurnTaker:
     has_words: bool = False  # anything recognised (partial or final) in this turn
     held_at_s: float | None = None  # audio time of the last turn.hold
     last_speech_s: float | None = None  # audio time of the last recognised word
+    # Recognised words lag the audio (a hypothesis can sit on one word for
+    # seconds), so voiced audio also counts as speech for the silence rule.
+    last_voiced_s: float | None = None
     # Words ending at or before this belong to an earlier turn (stream time runs on).
     floor_s: float = -1.0
 
-    def on_audio(self, pcm: bytes, sample_rate: int, voiced_s: float, keep_audio: bool) -> None:
+    def on_audio(
+        self, pcm: bytes, sample_rate: int, voiced_s: float, end_s: float, keep_audio: bool
+    ) -> None:
+        """A chunk ending at stream time `end_s`, with `voiced_s` of voiced sound."""
+        if voiced_s > 0:
+            self.last_voiced_s = end_s
         if keep_audio:
             if sample_rate != self.sample_rate and self.pcm:
                 self.pcm.clear()  # rate changed mid-turn: keep one consistent rate
@@ -60,7 +68,8 @@ class TurnTaker:
     def silence_elapsed(self, audio_time_s: float) -> bool:
         if self.held_at_s is not None or not self.has_words or self.last_speech_s is None:
             return False
-        return audio_time_s - self.last_speech_s >= self.silence_s
+        last_sound = max(self.last_speech_s, self.last_voiced_s or 0.0)
+        return audio_time_s - last_sound >= self.silence_s
 
     def is_speech(self) -> bool:
         return bool(self.finals) and self.voiced_s >= MIN_VOICED_S
@@ -85,4 +94,5 @@ class TurnTaker:
         self.has_words = False
         self.held_at_s = None
         self.last_speech_s = None
+        self.last_voiced_s = None
         return turn

@@ -46,6 +46,11 @@ class RuntimeSettings:
     default_language: str = _setting(
         "en", "Language of new sessions (ISO 639-1); picks the speech model."
     )
+    stt_preload: bool = _setting(
+        True,
+        "Load the default language's model in the background when the server "
+        "starts, so the first candidate does not wait for it.",
+    )
     stt_threads: int = _setting(
         2, "Size of the thread pool that runs Vosk decoding (one decoder per thread)."
     )

@@ -53,3 +53,11 @@ async def no_event(comm, within: float = 0.3) -> bool:
 
 def persisted(events: list[dict]) -> list[tuple[int, str]]:
     return [(e["seq"], e["type"]) for e in events if "seq" in e]
+
+
+async def drain(comm, within: float = 0.3) -> list[dict]:
+    """Everything that arrives until `within` seconds pass quietly."""
+    got = []
+    while not await comm.receive_nothing(timeout=within):
+        got.append(await next_event(comm))
+    return got

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from interviews import services
 from interviews.models import Conversation, SessionEvent
 
-from .helpers import close_code, connect, events_until, next_event, no_event, persisted
+from .helpers import close_code, connect, drain, events_until, next_event, persisted
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.channel_layer]
 
@@ -96,7 +96,7 @@ async def test_resume_replays_exactly_the_missed_events(session):
         if "seq" in event:
             replayed.append((event["seq"], event["type"]))
     assert replayed == missed
-    assert await no_event(again)  # nothing persisted is sent twice
+    assert persisted(await drain(again)) == []  # nothing persisted is sent twice
     await again.disconnect()
 
 
@@ -113,8 +113,7 @@ async def test_observer_notes_stay_with_observers_and_are_persisted(session, sta
     await observer.send_json_to({"type": "observer.suggest", "text": "Ask about back-pressure."})
     suggest = (await events_until(observer, "observer.suggest"))[-1]
     assert suggest["text"] == "Ask about back-pressure."
-    while not await no_event(candidate, 0.3):
-        event = await next_event(candidate)
+    for event in await drain(candidate):
         assert not event["type"].startswith("observer."), event
     kinds = await database_sync_to_async(
         lambda: list(
