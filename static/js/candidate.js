@@ -43,7 +43,7 @@ const FATAL_MESSAGES = {
 const ERROR_MESSAGES = {
   speech_unavailable: "Voice answers are not available right now. Please type your answers below.",
   server_busy: "The server is too busy to listen right now. Please type your answers below.",
-  audio_overflow: "Your connection is too slow for live audio; some of your words may be lost. Typing works too.",
+  audio_overflow: "The server is falling behind with your audio, so some words may be missed. Typing works too.",
 };
 
 const state = {
@@ -96,10 +96,15 @@ function setActivity(text) {
   $("activity").textContent = text;
 }
 
-function showProblem(text) {
+let problemTimer = null;
+
+/** A problem the candidate should know about; `forMs` hides it again later. */
+function showProblem(text, forMs = 0) {
   const box = $("problem");
   box.textContent = text;
   box.hidden = !text;
+  clearTimeout(problemTimer);
+  if (text && forMs) problemTimer = setTimeout(() => showProblem(""), forMs);
 }
 
 function showFatal(text) {
@@ -258,7 +263,9 @@ function onServerError(event) {
     state.capturing = false;
     showMicOff(ERROR_MESSAGES[event.code], "Try my microphone again");
   }
-  showProblem(ERROR_MESSAGES[event.code] || event.message || "Something went wrong.");
+  // An overflow passes once the server catches up; other problems stay until dealt with.
+  const transient = event.code === "audio_overflow" ? 8000 : 0;
+  showProblem(ERROR_MESSAGES[event.code] || event.message || "Something went wrong.", transient);
 }
 
 function onStatus(s) {
@@ -321,6 +328,11 @@ async function resumeMic() {
 
 function tickClock() {
   const el = $("countdown");
+  if (state.ended) {
+    el.textContent = "Ended";
+    el.classList.remove("pill--late");
+    return;
+  }
   const left = secondsLeft(state.startedAt, cfg.duration_minutes);
   el.textContent = formatCountdown(left, cfg.duration_minutes);
   el.classList.toggle("pill--late", left !== null && left <= 60);
@@ -400,6 +412,10 @@ tickClock();
 setInterval(tickClock, 1000);
 if (state.status === "scheduled" || store.get("consent") !== "1") {
   show("setup");
+  if (state.status !== "scheduled") {
+    $("start-voice").textContent = "Continue the interview";
+    $("start-typed").textContent = "Continue by typing";
+  }
   $("consent").checked = store.get("consent") === "1";
 } else {
   // A reload during the interview: the transcript comes back from the server

@@ -117,7 +117,9 @@ function renderLatency() {
       `whole reply ${Math.round(last.llm_total_ms)} ms` +
       (last.stt_final_ms !== null && last.stt_final_ms !== undefined
         ? `, speech final ${Math.round(last.stt_final_ms)} ms.`
-        : " (typed answer).")
+        : last.speech_s
+          ? "."
+          : " (typed answer).")
     : "No answered turns yet.";
   drawLatencyChart($("latency-chart"), state.metrics);
 }

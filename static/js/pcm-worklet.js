@@ -12,7 +12,7 @@
 //   {type: "level", rms: number}         input loudness (0..1), about 20 per second
 
 const PHASES = 64;
-const ZERO_CROSSINGS = 8; // kernel half-width, in output samples
+const ZERO_CROSSINGS = 16; // kernel half-width, in output samples
 
 class PcmDownsampler extends AudioWorkletProcessor {
   constructor(options) {
@@ -23,14 +23,15 @@ class PcmDownsampler extends AudioWorkletProcessor {
     this.ratio = sampleRate / this.outRate; // input samples per output sample
     const stretch = Math.max(this.ratio, 1);
     // Cutoff in cycles per input sample, a little under the lower Nyquist.
-    this.cutoff = (0.5 / stretch) * 0.9;
+    this.cutoff = (0.5 / stretch) * 0.875;
     this.halfWidth = Math.ceil(ZERO_CROSSINGS * stretch); // in input samples
     this.table = this.buildKernel();
     // Pending input, with halfWidth samples of history before `pos`.
     this.buf = new Float32Array(8192);
     this.len = this.halfWidth; // start on zeros: the first outputs have history
     this.pos = this.halfWidth; // fractional input position of the next output
-    this.frame = new Int16Array(Math.round((this.outRate * frameMs) / 1000));
+    this.frameSamples = Math.round((this.outRate * frameMs) / 1000);
+    this.frame = new Int16Array(this.frameSamples);
     this.filled = 0;
     this.levelSum = 0;
     this.levelCount = 0;
@@ -103,11 +104,12 @@ class PcmDownsampler extends AudioWorkletProcessor {
   emit(sample) {
     const s = Math.max(-1, Math.min(1, sample));
     this.frame[this.filled++] = Math.round(s < 0 ? s * 32768 : s * 32767);
-    if (this.filled === this.frame.length) {
+    if (this.filled === this.frameSamples) {
       // Int16Array uses the platform's byte order; every browser platform is little-endian.
       const out = this.frame.buffer;
       this.port.postMessage({ type: "pcm", buffer: out }, [out]);
-      this.frame = new Int16Array(this.frame.length);
+      // The old buffer was transferred (detached): start a fresh one.
+      this.frame = new Int16Array(this.frameSamples);
       this.filled = 0;
     }
   }

@@ -100,6 +100,9 @@ export class Transcript {
 
   render() {
     const entries = this.derive();
+    const scroller = scrollParent(this.list);
+    // Follow the conversation unless the reader has scrolled up to reread.
+    const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
     const existing = new Map();
     for (const li of this.list.children) existing.set(li.dataset.key, li);
     let previous = null;
@@ -113,6 +116,7 @@ export class Transcript {
       previous = li;
     }
     for (const li of existing.values()) li.remove();
+    if (atBottom) scroller.scrollTop = scroller.scrollHeight;
     if (this.onRender) this.onRender(entries);
   }
 
@@ -150,6 +154,14 @@ export class Transcript {
     setText(final, entry.text || "");
     setText(partial, entry.partial ? (entry.text ? " " : "") + entry.partial : "");
   }
+}
+
+function scrollParent(node) {
+  for (let el = node.parentElement; el; el = el.parentElement) {
+    const overflow = getComputedStyle(el).overflowY;
+    if ((overflow === "auto" || overflow === "scroll") && el.scrollHeight > el.clientHeight) return el;
+  }
+  return document.scrollingElement || document.documentElement;
 }
 
 function setText(node, text) {

@@ -5,11 +5,11 @@
 const SENTENCE_END = /[.!?。？！…]\s|\n/;
 
 export class Voice {
-  constructor({ lang = "en", muted = false, onSpeaking } = {}) {
+  constructor({ lang = "en", muted = false, onSpeaking, synth = window.speechSynthesis } = {}) {
     this.lang = lang;
     this.muted = muted;
     this.onSpeaking = onSpeaking;
-    this.synth = window.speechSynthesis || null;
+    this.synth = synth || null;
     this.pending = ""; // streamed text not yet handed to the synthesiser
     this.spoken = ""; // text of the current reply already handed over
     this.started = new Set(); // utterances that have started and not ended

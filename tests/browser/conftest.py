@@ -35,7 +35,7 @@ BASE_ARGS = [
 SPEECH_PADDING_S = (0.5, 3.0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium_path() -> str:
     require_service(
         Path(CHROMIUM).exists(),
@@ -48,14 +48,14 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def live_server(chromium_path, artifacts):
+@pytest.fixture(scope="package")
+def rt_server(chromium_path, artifacts):
     workdir = Path(tempfile.mkdtemp(prefix="interview-rt-browser-"))
     server = LiveServer(workdir, artifacts)
     server.log_path.unlink(missing_ok=True)
@@ -66,15 +66,17 @@ def live_server(chromium_path, artifacts):
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def spoken_answer_wav(artifacts) -> Path:
     require_service(espeak_available(), "espeak-ng and sox are needed to synthesise test speech")
     pcm = silence(SPEECH_PADDING_S[0]) + speak(KOREAN_ANSWER) + silence(SPEECH_PADDING_S[1])
     return write_wav(artifacts / "candidate-answer.wav", pcm)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver(chromium_path):
+    # Package scope, not session: while the sync API is active an event loop
+    # runs in this thread, and Django refuses ORM calls from other tests then.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -87,7 +89,7 @@ def launch(playwright_driver, *extra: str):
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def voice_browser(playwright_driver, spoken_answer_wav):
     """A browser whose microphone is the spoken answer, allowed without asking."""
     browser = launch(
@@ -100,7 +102,7 @@ def voice_browser(playwright_driver, spoken_answer_wav):
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver):
     """A browser with a fake microphone that pages must ask for (and are denied)."""
     browser = launch(playwright_driver, "--use-fake-device-for-media-stream")
