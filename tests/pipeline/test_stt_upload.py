@@ -71,7 +71,7 @@ def similarity(a: str, b: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def wav_transcript(speech_files, django_db_blocker) -> str:
+def wav_transcript(speech_files) -> str:
     pcm = audio.decode_file(speech_files["wav"])
     return stt._transcribe_sync(stt.registry.model_for("ko"), pcm, 16000)["text"]
 

@@ -36,7 +36,9 @@ CHUNK_BYTES = 1 << 16
 
 
 def language_of(name: str) -> str | None:
-    """The language in a model name: vosk-model-small-en-us-0.15 -> en."""
+    """The language in an alphacephei model name: vosk-model-small-en-us-0.15 -> en."""
+    if not name.startswith("vosk-model-"):
+        return None
     stem = name.removeprefix("vosk-model-").removeprefix("small-")
     code = stem.split("-")[0].lower()
     code = _NAME_LANGUAGES.get(code, code)
