@@ -111,6 +111,7 @@ function showFatal(text) {
   const box = $("fatal");
   box.textContent = text;
   box.hidden = false;
+  setActivity("");
   state.capturing = false;
   mic.close();
   voice.stop();

@@ -3,9 +3,11 @@ free port, with its own SQLite file, driven through the public REST API."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -171,3 +173,16 @@ class LiveServer:
         body = r.json()
         rows = body["results"] if isinstance(body, dict) else body
         return sorted(rows, key=lambda row: row["seq"] or 0)
+
+    def speech_facts(self, session_uuid: str) -> list[dict]:
+        """Each student turn's stored speech facts (`Conversation.speech`), oldest first.
+
+        Not in the REST API, so read from the server's SQLite file."""
+        with sqlite3.connect(self.workdir / "db.sqlite3") as db:
+            rows = db.execute(
+                "SELECT c.speech FROM interviews_conversation c "
+                "JOIN interviews_interviewsession s ON s.id = c.session_id "
+                "WHERE s.session_id = ? AND c.speaker = 'student' ORDER BY c.seq",
+                [session_uuid.replace("-", "")],
+            ).fetchall()
+        return [json.loads(row[0] or "{}") for row in rows]

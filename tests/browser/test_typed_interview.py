@@ -149,3 +149,59 @@ def test_typed_interview_with_observer_drop_and_report(browser, rt_server, shoot
     assert pdf.body()[:4] == b"%PDF"
     shoot(observer, "4-observer-report")
     candidate_context.close()
+
+
+def test_candidate_page_works_with_the_keyboard_alone(browser, rt_server, page_errors):
+    session = rt_server.create_session("Keyboard only", QUESTIONS)
+    page = browser.new_context().new_page()
+    page_errors.watch(page)
+    page.goto(session["join_url"])
+    page.wait_for_selector("#connection[data-state=open]")
+
+    order = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id || document.activeElement.className"))
+    # The skip link first, then the controls in reading order (the microphone
+    # list stays disabled until the microphone has been allowed).
+    assert order == ["skip-link", "consent", "mic-test", "start-voice", "start-typed"]
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    # Controls have names a screen reader can announce.
+    page.get_by_role("checkbox", name="I agree that my voice and answers are recorded").wait_for()
+    page.get_by_role("combobox", name="Microphone").wait_for()
+
+    page.focus("#consent")
+    page.keyboard.press("Space")
+    page.focus("#start-typed")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#transcript .turn--ai:not(.turn--live)")
+    assert page.evaluate("document.activeElement.id") == "answer"
+    page.keyboard.type("I answer with the keyboard only, and I explain my work step by step.")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(
+        "document.querySelectorAll('#transcript .turn--ai:not(.turn--live)').length >= 2"
+    )
+    for role, name in [
+        ("button", "Mute interviewer voice"),
+        ("button", "End the interview"),
+        ("button", "Send answer"),
+        ("textbox", "Type your answer"),
+        ("list", "Transcript"),
+        ("timer", None),
+    ]:
+        assert page.get_by_role(role, name=name).count() == 1, (role, name)
+    assert page.locator("#transcript").get_attribute("aria-live") == "polite"
+
+
+def test_admin_session_page_links_to_live_view_and_join_link(browser, rt_server):
+    from .conftest import login_observer
+
+    session = rt_server.create_session("Admin links", QUESTIONS)
+    page = browser.new_context().new_page()
+    change = f"/admin/interviews/interviewsession/{session['id']}/change/"
+    login_observer(page, rt_server, change)
+    assert page.locator("a", has_text="join link").get_attribute("href") == session["join_url"]
+    page.click("a:has-text('live view')")
+    page.wait_for_url(f"{rt_server.base}/dashboard/{session['session_id']}/")
+    assert page.locator("h1").inner_text() == "Admin links"
+    page.wait_for_selector("#connection[data-state=open]")

@@ -146,6 +146,22 @@ def test_spoken_answer_shows_for_candidate_and_observer_and_survives_a_reload(
         "parseFloat(document.getElementById('live-meter-bar').style.width) > 20", timeout=10_000
     )
     shoot(candidate, "4-after-reload")
+
+    # Speaking again after the reload; "I'm done" ends the answer mid-sentence.
+    answers = len(rt_server.speech_facts(sid))
+    candidate.wait_for_function(
+        "[...document.querySelectorAll('#transcript .turn__partial')].some((s) => s.textContent.trim())",
+        timeout=20_000,
+    )
+    candidate.click("#done")
+    speech_facts: list[dict] = []
+    for _ in range(40):
+        speech_facts = rt_server.speech_facts(sid)
+        if len(speech_facts) > answers:
+            break
+        candidate.wait_for_timeout(250)
+    assert len(speech_facts) > answers, "no answer was committed after I'm done"
+    assert speech_facts[answers]["ended_by"] == "turn.end"
     candidate_context.close()
 
     # A phone-sized screen: nothing wider than the viewport.
