@@ -75,16 +75,13 @@ class VoskAsrConsumer(EventSocket):
         if not isinstance(config, dict):
             raise protocol.ProtocolError("`config` must be an object.", code="bad_field")
         if "sample_rate" in config:
-            rate = config["sample_rate"]
-            if isinstance(rate, float) and rate.is_integer():
-                rate = int(rate)  # vosk-server clients often send 16000.0
-            audio.validate_rate(rate)
-            self.sample_rate = rate
+            # vosk-server clients often send 16000.0; check_sample_rate takes that too.
+            self.sample_rate = audio.check_sample_rate(config["sample_rate"])
         if isinstance(config.get("language"), str):
             self.language = config["language"]
 
     async def decode_frame(self, pcm: bytes) -> str:
-        audio.validate_frame(pcm)
+        audio.check_frame(pcm)
         if self.stream is None:
             self.stream = await stt.SpeechStream.open(self.language, label="asr")
         for frame in await self.stream.accept(AudioChunk(pcm, self.sample_rate)):

@@ -79,3 +79,25 @@ def write_wav(path: Path, pcm: bytes, rate: int = 16000) -> Path:
         w.setframerate(rate)
         w.writeframes(pcm)
     return path
+
+
+# Vosk's decoding of the same audio varies a little from one decode to the next
+# within a process (measured with this model: the same 6 s of espeak speech,
+# decoded three times in one process, starts "적 요소 들과 여인", "정유사 들과 윤디"
+# or "적 요소 들과 윤디"; the sequence repeats exactly in every new process, so it
+# is global decoder state, not threads or chunking). Transcripts from two
+# decodes are therefore compared word by word with this tolerance.
+SAME_DECODE_AGREEMENT = 0.75
+
+
+def word_agreement(a: str, b: str) -> float:
+    """1 - word edit distance / longer length (1.0: the same words)."""
+    x, y = a.split(), b.split()
+    if not x and not y:
+        return 1.0
+    row = list(range(len(y) + 1))
+    for i, wx in enumerate(x, 1):
+        prev, row[0] = row[0], i
+        for j, wy in enumerate(y, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (wx != wy))
+    return 1 - row[len(y)] / max(len(x), len(y))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -21,6 +22,71 @@ def require_service(reachable: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required service unavailable in CI: {reason}")
     pytest.skip(reason)
+
+
+# --- the database the suite runs on (DATABASE_URL) -------------------------------
+
+POSTGRES_ENGINES = {"django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"}
+
+
+def postgres_unreachable_reason() -> str | None:
+    """None when the default database is not PostgreSQL or answers; else why not."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] not in POSTGRES_ENGINES:
+        return None
+    import psycopg
+
+    where = f"{db.get('USER') or '(default user)'}@{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    try:
+        psycopg.connect(
+            dbname=db["NAME"],
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            host=db.get("HOST") or None,
+            port=db.get("PORT") or None,
+            connect_timeout=3,
+        ).close()
+    except psycopg.Error as exc:
+        return f"DATABASE_URL names PostgreSQL {where}, which is unreachable: {exc}".strip()
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database_reachable():
+    reason = postgres_unreachable_reason()
+    require_service(reason is None, reason or "")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def channel_layer_reachable():
+    """With REDIS_URL set the suite runs on channels-redis: Redis must answer."""
+    layer = settings.CHANNEL_LAYERS["default"]
+    if "redis" not in layer["BACKEND"]:
+        return
+    import redis
+
+    host = layer["CONFIG"]["hosts"][0]
+    try:
+        redis.Redis.from_url(host, socket_connect_timeout=3).ping()
+        reachable, reason = True, ""
+    except redis.RedisError as exc:
+        reachable, reason = False, f"REDIS_URL names {host}, which is unreachable: {exc}"
+    require_service(reachable, reason)
+
+
+@pytest.fixture(autouse=True)
+def keep_test_transaction_open(request, monkeypatch):
+    """channels' database_sync_to_async closes "old" connections around each
+    call; inside a test's wrapping transaction that closes the test's own
+    connection (on SQLite in memory it is a no-op, so only a file or PostgreSQL
+    shows it). Django's test client disconnects the same clean-up for the same
+    reason; transactional tests keep the real behaviour."""
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in request.fixturenames or (
+        marker is not None and marker.kwargs.get("transaction")
+    ):
+        return
+    monkeypatch.setattr("channels.db.close_old_connections", lambda: None)
 
 
 @pytest.fixture

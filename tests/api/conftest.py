@@ -9,15 +9,6 @@ from rest_framework.test import APIClient
 
 from interviews import services
 from pipeline import interview
-from tests.interviews.backends import (  # noqa: F401  (autouse fixtures)
-    database_reachable,
-    keep_test_transaction_open,
-    register_markers,
-)
-
-
-def pytest_configure(config):
-    register_markers(config)
 
 
 @pytest.fixture

@@ -11,7 +11,16 @@ from channels.db import database_sync_to_async
 
 from interviews.models import Conversation
 from pipeline import stt
-from tests.audio_fixtures import KOREAN_ANSWER, KOREAN_SHORT, frames, silence, speak, white_noise
+from tests.audio_fixtures import (
+    KOREAN_ANSWER,
+    KOREAN_SHORT,
+    SAME_DECODE_AGREEMENT,
+    frames,
+    silence,
+    speak,
+    white_noise,
+    word_agreement,
+)
 
 from .helpers import connect, drain, events_until, persisted
 
@@ -78,7 +87,8 @@ async def test_spoken_answer_streams_partials_then_final_then_one_ai_reply(sessi
     )
 
     offline = await stt.transcribe_pcm(pcm, 16000, "ko")
-    assert committed["text"] == offline["text"] and committed["text"]
+    assert committed["text"]
+    assert word_agreement(committed["text"], offline["text"]) >= SAME_DECODE_AGREEMENT
 
     assert kinds.count("ai.message") == 1 and "What are your strengths?" in got[-1]["text"]
     assert all(e["type"] != "ai.message" for e in await drain(candidate, 0.5))
@@ -104,7 +114,8 @@ async def test_silence_ends_the_turn_but_a_one_second_pause_does_not(session):
     committed = [e for e in got if e["type"] == "turn.committed"]
     assert len(committed) == 1
     whole = await stt.transcribe_pcm(pcm, 16000, "ko")
-    assert committed[0]["text"] == whole["text"]  # both parts, one turn
+    # Both parts in one turn: as many words as the whole audio decoded at once.
+    assert word_agreement(committed[0]["text"], whole["text"]) >= SAME_DECODE_AGREEMENT
     await candidate.disconnect()
 
 

@@ -11,7 +11,6 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import require_service
-from tests.interviews.backends import database_reachable  # noqa: F401  (autouse fixture)
 
 
 def pypdf_pages(pdf: bytes) -> list[str]:
