@@ -39,12 +39,16 @@ class EventSocket(AsyncWebsocketConsumer):
         # Accept first: a close before accept is an HTTP 403 and loses the code.
         await self.accept()
         refusal = await self.authorise()
+        # The path only: the query string carries the token.
+        context = {"path": self.scope["path"], "socket": type(self).__name__}
         if refusal:
+            log.info("socket refused", extra={**context, "code": refusal})
             await self.close(code=refusal)
             return
         for group in self.group_names():
             await self.channel_layer.group_add(group, self.channel_name)
         self.joined = True
+        log.info("socket joined", extra={**context, "session": self.session_label()})
         await self.on_joined()
 
     async def disconnect(self, code: int) -> None:

@@ -120,6 +120,7 @@ class LiveSession:
         self.opening: asyncio.Task | None = None
         self.speech_error: DomainError | None = None
         self.turn_count = 0
+        self._log = {"session": str(session_uuid)}  # context of every log line
         self.last_final_ms: float | None = None  # audio received -> final, last final of the turn
         self.tasks = [
             asyncio.create_task(self._input_loop(), name=f"input:{session_uuid}"),
@@ -179,7 +180,7 @@ class LiveSession:
             except DomainError as exc:
                 await self.on_error(exc.code, exc.message)
             except Exception:
-                log.exception("session=%s input failed", self.session_uuid)
+                log.exception("input failed", extra=self._log)
                 await self.on_error("internal_error", "Audio processing failed for this frame.")
 
     async def _on_audio(self, item: _Audio) -> None:
@@ -230,11 +231,26 @@ class LiveSession:
             if final is not None:
                 await self._on_frame(final, received)
         self.partials.reset()
+        heard = self.turns.has_words or bool(self.turns.finals)
         spoken = self.turns.take(ended_by, self.last_final_ms)
         turn = _merge(spoken, typed, ended_by)
         if turn is None:
+            if heard:
+                log.info("turn dropped", extra={**self._log, "reason": "no voiced speech"})
             return
         self.turn_count += 1
+        log.info(
+            "turn committed",
+            extra={
+                **self._log,
+                "turn": self.turn_count,
+                "ended_by": ended_by,
+                "words": len(turn.text.split()),
+                "speech_s": round(turn.speech_s, 2),
+                "stt_final_ms": None if turn.stt_final_ms is None else round(turn.stt_final_ms),
+                "answered": reply,
+            },
+        )
         wav = self._wav(turn)
         if reply:
             self.ai_jobs.put_nowait(lambda: interview.respond(self.session_uuid, turn, audio=wav))
@@ -282,7 +298,7 @@ class LiveSession:
             except DomainError as exc:
                 await self.on_error(exc.code, exc.message)
             except Exception:
-                log.exception("session=%s AI turn failed", self.session_uuid)
+                log.exception("AI turn failed", extra=self._log)
                 await self.on_error("internal_error", "The interviewer could not answer this turn.")
 
 
