@@ -16,14 +16,24 @@ function row(sessionId) {
   return body.querySelector(`tr[data-session="${CSS.escape(sessionId)}"]`);
 }
 
+/** "2026-02-01 10:00" in the viewer's time zone. */
+function localTime(iso) {
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
 function timeCell(td, iso) {
   td.replaceChildren();
   if (!iso) return;
   const time = document.createElement("time");
   time.dateTime = iso;
-  time.textContent = new Date(iso).toLocaleString();
+  time.textContent = localTime(iso);
   td.append(time);
 }
+
+// Times rendered by the server are in its time zone: show them in the viewer's.
+for (const time of body.querySelectorAll("time[datetime]")) time.textContent = localTime(time.dateTime);
 
 function update({ session_id: id, status, title, started_at: startedAt, student }) {
   let tr = row(id);
