@@ -165,8 +165,10 @@ class ConversationSerializer(serializers.ModelSerializer):
             "audio_file",
             "timestamp",
             "seq",
+            "speech",
         ]
-        read_only_fields = ["timestamp", "seq"]
+        # speech: word timings and how a spoken turn ended ({} for typed text).
+        read_only_fields = ["timestamp", "seq", "speech"]
 
     def validate(self, attrs):
         question = attrs.get("question")

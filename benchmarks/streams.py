@@ -106,14 +106,27 @@ class Server:
             "'sessions':[[str(x.session_id),x.join_token] for x in ss]}))"
         )
         out = subprocess.run(
-            [py, "manage.py", "shell", "-c", script], cwd=ROOT, env=self.env, check=True,
-            capture_output=True, text=True,
+            [py, "manage.py", "shell", "-c", script],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         self.data = json.loads(out.strip().splitlines()[-1])
         self.proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-             "interview_rt.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(ROOT / ".venv" / "bin" / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "interview_rt.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -152,11 +165,15 @@ async def paced(ws, chunks: list[bytes], sent_at: list[float]) -> None:
         await ws.send(chunk)
 
 
-async def interview_client(base: str, sid: str, token: str, answers: list[bytes], offset: float) -> StreamResult:
+async def interview_client(
+    base: str, sid: str, token: str, answers: list[bytes], offset: float
+) -> StreamResult:
     result = StreamResult()
     await asyncio.sleep(offset)
     origin = base.replace("ws://", "http://")
-    async with websockets.connect(f"{base}/ws/interview/{sid}/?token={token}", origin=origin, max_size=None) as ws:
+    async with websockets.connect(
+        f"{base}/ws/interview/{sid}/?token={token}", origin=origin, max_size=None
+    ) as ws:
         await ws.send(json.dumps({"type": "audio.config", "sample_rate": RATE}))
         await ws.send(json.dumps({"type": "interview.start"}))
         await _until(ws, "ai.message", result)
@@ -169,7 +186,9 @@ async def interview_client(base: str, sid: str, token: str, answers: list[bytes]
             last = time.perf_counter()
             reader.cancel()
             await ws.send(json.dumps({"type": "turn.end"}))
-            final = await _until(ws, "transcript.final", result, collect_partials=(sent_at, audio_clock))
+            final = await _until(
+                ws, "transcript.final", result, collect_partials=(sent_at, audio_clock)
+            )
             if final is not None:
                 result.final_ms.append((time.perf_counter() - last) * 1000)
             await _until(ws, "ai.message", result)
@@ -293,7 +312,10 @@ async def run_level(server: Server, path: str, n: int, answers: list[bytes]) -> 
             for i, (sid, token) in enumerate(server.data["sessions"][:n])
         ]
     else:
-        clients = [asr_client(base, server.data["staff"], answers, i * FRAME_MS / 1000 / n) for i in range(n)]
+        clients = [
+            asr_client(base, server.data["staff"], answers, i * FRAME_MS / 1000 / n)
+            for i in range(n)
+        ]
     task = asyncio.gather(*clients)
     while not task.done():
         await asyncio.sleep(0.25)
@@ -322,7 +344,9 @@ async def main() -> None:
     levels = [int(x) for x in args.streams.split(",")]
     answers = answer_audio()
     raw_eff, rec_mb = raw_ceiling(answers)
-    print(f"raw in-process Vosk: {raw_eff:.2f} audio s per CPU s; one recogniser {rec_mb:.1f} MB RSS")
+    print(
+        f"raw in-process Vosk: {raw_eff:.2f} audio s per CPU s; one recogniser {rec_mb:.1f} MB RSS"
+    )
     for path in args.paths.split(","):
         server = Server(sessions=max(levels) * 2)
         try:
@@ -330,7 +354,9 @@ async def main() -> None:
             await run_level(server, path, 1, answers[:1])
             idle = server.rss_mb()
             print(f"\n/ws/{path}/  (server RSS after warm-up {idle:.0f} MB)")
-            print(" N  final p50  final p95  partial lag p50  audio s/CPU s  ratio to raw  RSS/stream MB  errors")
+            print(
+                " N  final p50  final p95  partial lag p50  audio s/CPU s  ratio to raw  RSS/stream MB  errors"
+            )
             for n in levels:
                 r = await run_level(server, path, n, answers)
                 per_stream = max(0.0, r["peak_rss"] - idle) / n

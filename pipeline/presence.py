@@ -15,7 +15,7 @@ from interviews.models import InterviewSession
 
 from .models import LiveConnection
 
-HEARTBEAT_S = 30
+HEARTBEAT_S = 10
 STALE_S = 3 * HEARTBEAT_S
 
 

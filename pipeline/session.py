@@ -225,7 +225,6 @@ class LiveSession:
         self, ended_by: str, received: float, typed: str = "", reply: bool = True
     ) -> None:
         """Close the current turn and hand it to the AI task (or just record it)."""
-        self.last_final_ms = None
         if self.stream is not None and (self.turns.has_words or self.turns.finals):
             final = await self.stream.finish_utterance()
             if final is not None:
@@ -233,6 +232,7 @@ class LiveSession:
         self.partials.reset()
         heard = self.turns.has_words or bool(self.turns.finals)
         spoken = self.turns.take(ended_by, self.last_final_ms)
+        self.last_final_ms = None  # the next turn measures its own
         turn = _merge(spoken, typed, ended_by)
         if turn is None:
             if heard:

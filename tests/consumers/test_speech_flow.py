@@ -106,7 +106,8 @@ async def test_spoken_answer_streams_partials_then_final_then_one_ai_reply(sessi
     await observer.disconnect()
 
 
-async def test_silence_ends_the_turn_but_a_one_second_pause_does_not(session):
+async def test_silence_ends_the_turn_but_a_one_second_pause_does_not(session, staff_token):
+    observer = await connect(f"/ws/observe/{session.session_id}/?token={staff_token}")
     candidate = await started(session)
     pcm = speak(KOREAN_ANSWER) + silence(1.0) + speak(KOREAN_SHORT) + silence(2.0)
     await stream(candidate, pcm)
@@ -116,7 +117,10 @@ async def test_silence_ends_the_turn_but_a_one_second_pause_does_not(session):
     whole = await stt.transcribe_pcm(pcm, 16000, "ko")
     # Both parts in one turn: as many words as the whole audio decoded at once.
     assert word_agreement(committed[0]["text"], whole["text"]) >= SAME_DECODE_AGREEMENT
+    metrics = (await events_until(observer, "metrics.turn"))[-1]
+    assert metrics["stt_final_ms"] is not None and metrics["speech_s"] > 3
     await candidate.disconnect()
+    await observer.disconnect()
 
 
 async def test_hold_suspends_the_silence_rule(session):
