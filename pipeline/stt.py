@@ -240,7 +240,8 @@ def _words(items: list[dict[str, Any]] | None) -> tuple[Word, ...]:
 class SpeechStream:
     """One live audio stream, kept across the turns of an interview session.
 
-    A warm recogniser decodes 1.5-1.85x faster than a fresh one, so turns
+    A warm recogniser decodes 2-4x faster than a fresh one (Vosk keeps the
+    part of its decoding graph it has expanded; docs/speech.md), so turns
     reuse it (`finish_utterance` resets it). Calls on one stream run strictly
     in order; different streams decode in parallel in the pool. Times are in
     stream time: seconds of audio accepted since `open()`.
