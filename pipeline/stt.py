@@ -222,16 +222,55 @@ def _new_recognizer(model: vosk.Model, rate: int) -> vosk.KaldiRecognizer:
     return recognizer
 
 
-def _words(items: list[dict[str, Any]] | None) -> tuple[Word, ...]:
+def _words(items: list[dict[str, Any]] | None, base_s: float = 0.0) -> tuple[Word, ...]:
+    """Vosk's words; `base_s` is subtracted from their times (see _WarmRecognizers)."""
     return tuple(
         Word(
             word=str(w["word"]),
-            start=float(w["start"]),
-            end=float(w["end"]),
+            start=round(float(w["start"]) - base_s, 6),
+            end=round(float(w["end"]) - base_s, 6),
             conf=float(w.get("conf", 1.0)),
         )
         for w in items or ()
     )
+
+
+class _WarmRecognizers:
+    """Recognisers of closed streams, kept for the next streams.
+
+    A recogniser that has decoded speech is several times faster than a new
+    one (its composed decoding graph is built lazily and cached inside it),
+    so a new interview starts on a warm one when there is one. It is flushed
+    (FinalResult) and reset first; Vosk's clock keeps running across resets,
+    so each is kept with the seconds of audio it has been fed, and the next
+    stream subtracts that from word times. Memory stays bounded: a recogniser
+    is either in an open stream or idle here, so there are never more than
+    the most streams ever open at once (at most stt_max_streams).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[tuple[int, int], list[tuple[vosk.KaldiRecognizer, float]]] = {}
+
+    def take(self, model: vosk.Model, rate: int) -> tuple[vosk.KaldiRecognizer, float] | None:
+        with self._lock:
+            idle = self._idle.get((id(model), rate))
+            return idle.pop() if idle else None
+
+    def give(self, model: vosk.Model, rate: int, recognizer, fed_s: float, limit: int) -> None:
+        with self._lock:
+            if self.count() < limit:
+                self._idle.setdefault((id(model), rate), []).append((recognizer, fed_s))
+
+    def count(self) -> int:
+        return sum(len(v) for v in self._idle.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._idle.clear()
+
+
+warm = _WarmRecognizers()
 
 
 # --- live streams ---------------------------------------------------------------
@@ -248,7 +287,13 @@ class SpeechStream:
     """
 
     def __init__(
-        self, *, language: str, model: vosk.Model, recognizer: vosk.KaldiRecognizer, label: str
+        self,
+        *,
+        language: str,
+        model: vosk.Model,
+        recognizer: vosk.KaldiRecognizer,
+        label: str,
+        time_base_s: float = 0.0,
     ) -> None:
         self.language = language
         self.label = label
@@ -264,6 +309,10 @@ class SpeechStream:
         self._queued = 0
         self._decode_s = 0.0
         self._closed = False
+        # Seconds of audio the recogniser has been fed at the model rate, over
+        # its whole life (it may come warm from an earlier stream): Vosk's clock.
+        self._time_base_s = time_base_s
+        self._fed_s = time_base_s
         self._release = weakref.finalize(self, admission.release)
 
     @classmethod
@@ -271,16 +320,26 @@ class SpeechStream:
         """Admit a stream (ServerBusy over the limit), load the model if needed
         (SpeechUnavailable when there is none)."""
         admission.acquire(settings.RT.stt_max_streams)
+        rate = settings.RT.stt_sample_rate
         try:
             model = await asyncio.to_thread(registry.model_for, language)
-            loop = asyncio.get_running_loop()
-            recognizer = await loop.run_in_executor(
-                executor(), _new_recognizer, model, settings.RT.stt_sample_rate
-            )
+            reused = warm.take(model, rate) if settings.RT.stt_keep_warm else None
+            if reused is not None:
+                recognizer, base_s = reused
+            else:
+                loop = asyncio.get_running_loop()
+                recognizer = await loop.run_in_executor(executor(), _new_recognizer, model, rate)
+                base_s = 0.0
         except BaseException:
             admission.release()
             raise
-        return cls(language=language, model=model, recognizer=recognizer, label=label)
+        return cls(
+            language=language,
+            model=model,
+            recognizer=recognizer,
+            label=label,
+            time_base_s=base_s,
+        )
 
     async def __aenter__(self) -> SpeechStream:
         return self
@@ -352,8 +411,9 @@ class SpeechStream:
             return
         self._closed = True
         self._release()
-        # A decode may still be running in the pool: drop the recogniser after it.
-        await asyncio.to_thread(self._drop_recognizer)
+        # A decode may still be running in the pool: retire the recogniser after it.
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(executor(), self._retire_recognizer)
 
     # -- in the pool ---------------------------------------------------------------
 
@@ -367,6 +427,7 @@ class SpeechStream:
             samples = self._resampler.process(pcm, rate)
             if not samples:
                 return []
+            self._fed_s += len(samples) / 2 / self.model_rate
             ended = recognizer.AcceptWaveform(samples)
             if ended:
                 final = self._final(json.loads(recognizer.Result()))
@@ -398,7 +459,7 @@ class SpeechStream:
     def _partial(self, result: dict[str, Any]) -> list[Partial | Final]:
         words = result.get("partial_result") or ()
         if words:
-            self._note_word_end(max(float(w["end"]) for w in words))
+            self._note_word_end(max(float(w["end"]) for w in words) - self._time_base_s)
         text = str(result.get("partial", "")).strip()
         if text == self._last_partial:
             return []
@@ -407,7 +468,7 @@ class SpeechStream:
 
     def _final(self, result: dict[str, Any]) -> Final | None:
         text = str(result.get("text", "")).strip()
-        words = _words(result.get("result"))
+        words = _words(result.get("result"), self._time_base_s)
         if words:
             self._note_word_end(words[-1].end)
         if not text:
@@ -420,9 +481,17 @@ class SpeechStream:
         if self._last_word_end_s is None or end_s > self._last_word_end_s:
             self._last_word_end_s = end_s
 
-    def _drop_recognizer(self) -> None:
+    def _retire_recognizer(self) -> None:
+        """Flush and reset the recogniser and keep it warm for the next stream."""
         with self._mutex:
-            self._recognizer = None
+            recognizer, self._recognizer = self._recognizer, None
+            if recognizer is None or not settings.RT.stt_keep_warm:
+                return
+            recognizer.FinalResult()  # decodes what is pending, so Vosk's clock = _fed_s
+            recognizer.Reset()
+            warm.give(
+                self._model, self.model_rate, recognizer, self._fed_s, settings.RT.stt_max_streams
+            )
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{self._audio_s:.1f}s"

@@ -35,8 +35,8 @@ class RuntimeSettings:
     # --- speech recognition -------------------------------------------------
     vosk_model_path: str = _setting(
         "",
-        "Path to a Vosk model folder. Empty: use an installed model package "
-        "(vosk-model-<lang>) for the session's language, else voice is off.",
+        "One Vosk model folder, used for the default language; other languages "
+        "are looked up in RT_VOSK_MODELS_DIR and vosk_model_<lang> packages.",
     )
     vosk_models_dir: str = _setting(
         "var/models",
@@ -53,6 +53,11 @@ class RuntimeSettings:
     )
     stt_threads: int = _setting(
         2, "Size of the thread pool that runs Vosk decoding (one decoder per thread)."
+    )
+    stt_keep_warm: bool = _setting(
+        True,
+        "Give new streams the reset recognisers of closed ones: a recogniser that "
+        "has decoded speech is several times faster than a new one.",
     )
     stt_max_streams: int = _setting(
         8,
