@@ -225,7 +225,8 @@ class LiveSession:
         self, ended_by: str, received: float, typed: str = "", reply: bool = True
     ) -> None:
         """Close the current turn and hand it to the AI task (or just record it)."""
-        if self.stream is not None and (self.turns.has_words or self.turns.finals):
+        if self.stream is not None:
+            # Flush even with no partial words yet: short answers often have none.
             final = await self.stream.finish_utterance()
             if final is not None:
                 await self._on_frame(final, received)

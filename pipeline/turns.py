@@ -40,6 +40,8 @@ class TurnTaker:
         """A chunk ending at stream time `end_s`, with `voiced_s` of voiced sound."""
         if voiced_s > 0:
             self.last_voiced_s = end_s
+            if self.held_at_s is not None and end_s > self.held_at_s:
+                self.held_at_s = None  # speech resumed after turn.hold
         if keep_audio:
             if sample_rate != self.sample_rate and self.pcm:
                 self.pcm.clear()  # rate changed mid-turn: keep one consistent rate
@@ -66,10 +68,13 @@ class TurnTaker:
         self.held_at_s = audio_time_s
 
     def silence_elapsed(self, audio_time_s: float) -> bool:
-        if self.held_at_s is not None or not self.has_words or self.last_speech_s is None:
+        # Short answers may get no partial words before the recogniser is
+        # flushed, so voiced audio alone also opens a turn for the silence rule.
+        heard = self.has_words or self.voiced_s >= MIN_VOICED_S
+        if self.held_at_s is not None or not heard:
             return False
-        last_sound = max(self.last_speech_s, self.last_voiced_s or 0.0)
-        return audio_time_s - last_sound >= self.silence_s
+        last_sound = max(self.last_speech_s or 0.0, self.last_voiced_s or 0.0)
+        return audio_time_s - last_sound >= self.silence_s - 1e-6  # float sums of chunk times
 
     def is_speech(self) -> bool:
         return bool(self.finals) and self.voiced_s >= MIN_VOICED_S
