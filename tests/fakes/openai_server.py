@@ -160,6 +160,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Small SSE writes would otherwise wait for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
     fake: FakeOpenAI
     timeout = 30  # idle keep-alive connections end after this
 
