@@ -214,3 +214,18 @@ async def test_server_busy_when_decoders_are_full(session, student, interviewer,
     assert error["code"] == "server_busy"
     await first.disconnect()
     await second.disconnect()
+
+
+async def test_turn_audio_is_not_kept_when_the_setting_is_off(session, settings):
+    settings.RT = replace(settings.RT, save_turn_audio=False)
+    candidate = await started(session)
+    await stream(candidate, silence(0.3) + speak(KOREAN_SHORT))
+    await candidate.send_json_to({"type": "turn.end"})
+    committed = [
+        e for e in await events_until(candidate, "ai.message") if e["type"] == "turn.committed"
+    ]
+    row = await database_sync_to_async(
+        lambda: Conversation.objects.get(pk=committed[0]["conversation_id"])
+    )()
+    assert not row.audio_file and row.speech["words"]
+    await candidate.disconnect()
