@@ -107,3 +107,10 @@ def test_docs_page_is_html_that_loads_the_schema(staff_session_client):
     assert r.status_code == 200 and r["Content-Type"].startswith("text/html")
     html = r.content.decode()
     assert "swagger" in html.lower() and "/api/schema/" in html
+
+
+def test_docs_page_needs_no_cdn(staff_session_client):
+    """Self-hosted: Swagger UI's files come from this server's static files."""
+    html = staff_session_client.get("/api/docs/", HTTP_ACCEPT="text/html").content.decode()
+    assert "cdn.jsdelivr.net" not in html and "unpkg.com" not in html
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
