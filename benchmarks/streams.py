@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/streams.py                 # starts its own daphne
     .venv/bin/python benchmarks/streams.py --streams 1,2,4,6 --paths interview,asr
 
-For each N it streams N candidates at once, each sending real-time paced
+For each N (each level run --repeat times, medians printed) it streams N candidates at once, each sending real-time paced
 100 ms frames of espeak-ng Korean speech (three answers), and prints:
 
 - p50/p95 latency from the last audio frame of an answer (followed by
@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -366,11 +367,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", default="1,2,4,6")
     parser.add_argument("--paths", default="interview,asr")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per level; medians are printed")
     args = parser.parse_args()
     levels = [int(x) for x in args.streams.split(",")]
     answers = answer_audio()
     raw = RawVosk(answers, max(levels))
-    raw_eff = {n: raw.efficiency(n) for n in levels}
+    # Single runs move by about 15%: each figure is the median of --repeat runs.
+    raw_eff = {n: statistics.median(raw.efficiency(n) for _ in range(args.repeat)) for n in levels}
     rec_mb = raw.recognizer_mb
     print(
         "raw in-process Vosk, audio s per CPU s: "
@@ -379,7 +382,7 @@ async def main() -> None:
     )
     for path in args.paths.split(","):
         top = max(levels)
-        server = Server(sessions=1 + top + sum(levels))
+        server = Server(sessions=1 + top + sum(levels) * args.repeat)
         try:
             # Warm-up, not timed: one stream (loads the model), then max(N)
             # streams decode the answers once, so the server's recognisers are
@@ -397,7 +400,11 @@ async def main() -> None:
             )
             print(" N  final p50  final p95  partial lag p50  audio s/CPU s  ratio to raw  errors")
             for n in levels:
-                r = await run_level(server, path, n, answers)
+                runs = [await run_level(server, path, n, answers) for _ in range(args.repeat)]
+                r = {
+                    k: statistics.median(x[k] for x in runs) for k in ("p50", "p95", "lag50", "eff")
+                }
+                r["errors"] = sorted({e for x in runs for e in x["errors"]})
                 print(
                     f"{n:2d}  {r['p50']:7.0f} ms {r['p95']:7.0f} ms  {r['lag50']:11.0f} ms"
                     f"  {r['eff']:13.2f}  {r['eff'] / raw_eff[n]:12.2f}  {','.join(r['errors']) or '-'}"
