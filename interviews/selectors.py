@@ -124,3 +124,12 @@ def events_after(
 
 def report_list() -> QuerySet[InterviewReport]:
     return InterviewReport.objects.select_related("session", "session__student").all()
+
+
+def current_question(session: InterviewSession) -> Question | None:
+    """The question the AI interviewer is on: `index` in ai_state (pipeline/llm.py PlanState)."""
+    index = (session.ai_state or {}).get("index", -1)
+    if not isinstance(index, int) or index < 0:
+        return None
+    questions = session_questions(session)
+    return questions[index] if index < len(questions) else None

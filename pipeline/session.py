@@ -34,7 +34,6 @@ from interviews.models import Conversation
 
 from . import audio, interview, stt, vad
 from .frames import AudioChunk, Final, Partial, Turn
-from .llm import PlanState
 from .turns import MIN_VOICED_S, TurnTaker
 
 log = logging.getLogger(__name__)
@@ -338,14 +337,11 @@ def _record_final(session_uuid: uuid.UUID, final: Final) -> None:
 def _record_unanswered(session_uuid: uuid.UUID, turn: Turn, wav: ContentFile | None) -> None:
     """The answer in progress when the candidate ended the interview: kept, not answered."""
     session = selectors.session_by_uuid(session_uuid)
-    state = PlanState.load(session.ai_state)
-    questions = selectors.session_questions(session)
-    question = questions[state.index] if 0 <= state.index < len(questions) else None
     services.add_conversation(
         session=session,
         speaker=Conversation.Speaker.STUDENT,
         message=turn.text,
-        question=question,
+        question=selectors.current_question(session),
         audio_file=wav,
         speech={**turn.speech_facts(), "ended_by": turn.ended_by, "unanswered": True},
     )

@@ -22,7 +22,7 @@ import uuid
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import vosk
 from django.conf import settings
@@ -32,9 +32,6 @@ from interviews.exceptions import InvalidInput, PayloadTooLarge, ServerBusy, Spe
 
 from . import audio
 from .frames import AudioChunk, Final, Partial, Word
-
-if TYPE_CHECKING:
-    from interviews.models import InterviewSession, Question
 
 log = logging.getLogger(__name__)
 
@@ -569,7 +566,7 @@ def transcribe_upload(upload, *, session_uuid=None) -> dict[str, Any]:
             session=session,
             speaker="student",
             message=result["text"],
-            question=_current_question(session),
+            question=selectors.current_question(session),
             audio_file=ContentFile(
                 audio.wav_bytes(pcm, rate), name=f"voice-{uuid.uuid4().hex}.wav"
             ),
@@ -582,17 +579,6 @@ def transcribe_upload(upload, *, session_uuid=None) -> dict[str, Any]:
         )
         result["conversation_id"] = conversation.pk
     return result
-
-
-def _current_question(session: InterviewSession) -> Question | None:
-    """The question the AI interviewer is on (its ai_state index), if any."""
-    from interviews import selectors
-
-    index = (session.ai_state or {}).get("index", -1)
-    if not isinstance(index, int) or index < 0:
-        return None
-    questions = list(selectors.session_questions(session))
-    return questions[index] if index < len(questions) else None
 
 
 def preload_default_model() -> threading.Thread | None:
