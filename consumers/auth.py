@@ -21,6 +21,17 @@ def user_for_api_token(key: str):
         return None
 
 
+def is_api_token(key: str) -> bool:
+    return Token.objects.filter(key=key).exists()
+
+
+def is_join_token(token: str) -> bool:
+    """Some session's join token (the candidate's kind of token)."""
+    from interviews.models import InterviewSession
+
+    return InterviewSession.objects.filter(join_token=token).exists()
+
+
 def query_token(scope) -> str:
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [])
     return values[0] if values else ""

@@ -11,6 +11,7 @@ from pipeline.models import LiveConnection
 from pipeline.session import LiveSession
 
 from . import protocol
+from .auth import is_api_token, is_join_token
 from .base import SessionSocket
 
 
@@ -19,15 +20,11 @@ def classify_token(session: InterviewSession, token: str) -> int | None:
     """None when `token` admits the candidate, else the close code."""
     if selectors.join_token_valid(session, token):
         return None
-    if token == session.join_token or InterviewSession.objects.filter(join_token=token).exists():
-        return protocol.CLOSE_FORBIDDEN  # a real join link, but expired or another session's
-    return protocol.CLOSE_FORBIDDEN if _is_api_token(token) else protocol.CLOSE_BAD_TOKEN
-
-
-def _is_api_token(token: str) -> bool:
-    from rest_framework.authtoken.models import Token
-
-    return Token.objects.filter(key=token).exists()
+    # A real token of the wrong kind (an expired or another session's join
+    # link, a staff API token) is refused, not unknown.
+    if is_join_token(token) or is_api_token(token):
+        return protocol.CLOSE_FORBIDDEN
+    return protocol.CLOSE_BAD_TOKEN
 
 
 def candidate_group(session_uuid) -> str:

@@ -9,6 +9,7 @@ from pipeline import interview
 from pipeline.models import LiveConnection
 
 from . import protocol
+from .auth import is_join_token
 from .base import EventSocket, SessionSocket
 
 
@@ -27,7 +28,11 @@ class ObserverConsumer(SessionSocket):
         refusal = staff_refusal(self.scope.get("user"))
         token = self.scope.get("token")
         # A candidate's join token is a valid token of the wrong kind.
-        if refusal == protocol.CLOSE_BAD_TOKEN and token and await _is_join_token(token):
+        if (
+            refusal == protocol.CLOSE_BAD_TOKEN
+            and token
+            and await database_sync_to_async(is_join_token)(token)
+        ):
             return protocol.CLOSE_FORBIDDEN
         if refusal:
             return refusal
@@ -53,13 +58,6 @@ class ObserverConsumer(SessionSocket):
     async def on_observer_suggest(self, message):
         text = protocol.text_field(message, "text", max_chars=protocol.OBSERVER_TEXT_MAX)
         await interview.add_suggestion(self.session.session_id, text, self.author())
-
-
-@database_sync_to_async
-def _is_join_token(token: str) -> bool:
-    from interviews.models import InterviewSession
-
-    return InterviewSession.objects.filter(join_token=token).exists()
 
 
 class LobbyConsumer(EventSocket):
