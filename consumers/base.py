@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -50,6 +51,16 @@ class EventSocket(AsyncWebsocketConsumer):
         self.joined = True
         log.info("socket joined", extra={**context, "session": self.session_label()})
         await self.on_joined()
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels' dispatch first closes stale database connections, a hop to
+        # the database thread for every message: every audio frame and every
+        # relayed event here. These sockets reach the ORM only through
+        # database_sync_to_async, which does the same around each call.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "joined", False):

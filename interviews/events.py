@@ -8,12 +8,14 @@ channel layer carries these small dicts only, never audio.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import uuid
 from datetime import datetime
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
@@ -76,9 +78,35 @@ async def abroadcast(message: dict[str, Any], *, audience: str = SessionEvent.Au
         await layer.group_send(group, {"type": RELAY_TYPE, "event": message})
 
 
+# Longest a sync caller waits for the server's event loop to take a broadcast.
+BROADCAST_TIMEOUT_S = 10.0
+
+
 def broadcast(message: dict[str, Any], *, audience: str = SessionEvent.Audience.ALL) -> None:
-    """Sync entry point (services' on_commit hooks, REST views)."""
+    """Sync entry point (services' on_commit hooks, REST views).
+
+    Called from a sync_to_async thread, the send runs on the server's event
+    loop. If that loop has stopped (the server is shutting down), the
+    broadcast is skipped instead of waiting for it forever, which would keep
+    the process from exiting: the event is already in the log, and clients
+    get it on `resume`.
+    """
+    loop = _caller_loop()
     try:
-        async_to_sync(abroadcast)(message, audience=audience)
+        if loop is None or loop.is_closed():  # not in sync_to_async, or a finished one
+            async_to_sync(abroadcast)(message, audience=audience)
+        elif not loop.is_running():
+            log.warning("broadcast of %s skipped: the event loop has stopped", message.get("type"))
+        else:
+            future = asyncio.run_coroutine_threadsafe(abroadcast(message, audience=audience), loop)
+            future.result(timeout=BROADCAST_TIMEOUT_S)
     except Exception:  # a broadcast failure must not undo a committed write
         log.exception("broadcast of %s failed", message.get("type"))
+
+
+def _caller_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of this thread's sync_to_async caller (found as
+    async_to_sync finds it), or None outside sync_to_async."""
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return getattr(SyncToAsync.threadlocal, "main_event_loop", None)

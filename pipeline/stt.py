@@ -12,6 +12,7 @@ never on the event loop. docs/speech.md has the settings and figures.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import importlib.util
 import json
 import logging
@@ -173,13 +174,25 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
+def _name_os_thread() -> None:
+    """Give a pool thread its Python name in the OS too (Linux), so `top -H`
+    and /proc/<pid>/task/*/comm show the decoder threads as stt_0, stt_1, ..."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.prctl(15, threading.current_thread().name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass  # not Linux: the names are cosmetic
+
+
 def executor() -> ThreadPoolExecutor:
     """The pool every Vosk call runs in (size settings.RT.stt_threads, fixed at first use)."""
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(
-                max_workers=max(1, settings.RT.stt_threads), thread_name_prefix="stt"
+                max_workers=max(1, settings.RT.stt_threads),
+                thread_name_prefix="stt",
+                initializer=_name_os_thread,
             )
         return _pool
 

@@ -9,6 +9,8 @@ low. Cost: one FFT per 32 ms frame, microseconds per 100 ms chunk.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 FRAME_S = 0.032
@@ -25,7 +27,13 @@ def voiced_seconds(pcm: bytes, sample_rate: int) -> float:
         return 0.0
     framed = samples[: count * size].reshape(count, size)
     rms = np.sqrt(np.mean(framed**2, axis=1))
-    power = np.abs(np.fft.rfft(framed * np.hanning(size), axis=1)) ** 2 + 1e-12
+    power = np.abs(np.fft.rfft(framed * _window(size), axis=1)) ** 2 + 1e-12
     flatness = np.exp(np.mean(np.log(power), axis=1)) / np.mean(power, axis=1)
     voiced = (rms > MIN_RMS) & (flatness < MAX_FLATNESS)
     return float(voiced.sum()) * size / sample_rate
+
+
+@lru_cache(maxsize=8)
+def _window(size: int) -> np.ndarray:
+    """The Hann window for `size` samples (one per sample rate, computed once)."""
+    return np.hanning(size)

@@ -467,3 +467,13 @@ def test_a_broken_model_folder_raises_speech_unavailable(tmp_path):
             stt.ModelRegistry().model_for("fi")
     assert "Could not load the Vosk model" in caught.value.message
     assert str(Path(broken).resolve()) in caught.value.message
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir(), reason="OS thread names are read from /proc (Linux)"
+)
+def test_decoder_threads_carry_their_name_in_the_os():
+    """`top -H` and /proc show which threads decode speech."""
+    native_id = stt.executor().submit(threading.get_native_id).result()
+    name = Path(f"/proc/self/task/{native_id}/comm").read_text().strip()
+    assert name.startswith("stt_"), name
