@@ -64,7 +64,12 @@ class VoskAsrConsumer(EventSocket):
         if isinstance(data, dict) and "config" in data:
             self.configure(data["config"])
         elif isinstance(data, dict) and data.get("eof"):
-            await self.send(text_data=result_json(await self._final()))
+            final = await self._final()
+            # Give the recogniser back before answering: clients often
+            # reconnect for the next utterance as soon as they have the result.
+            if self.stream is not None:
+                await self.stream.close()
+            await self.send(text_data=result_json(final))
             await self.close()
         else:
             raise protocol.ProtocolError(

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,10 @@ vosk.SetLogLevel(-2)
 # AcceptWaveform calls (see docs/speech.md), so a file and a live stream of
 # the same 16 kHz audio decode alike.
 OFFLINE_CHUNK_S = 0.1
+
+# Longest a new stream waits for a closing stream's warm recogniser (the
+# flush is one FinalResult, queued behind at most a frame per stream).
+RETIRE_WAIT_S = 1.0
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{1,8})*$")
 
@@ -261,6 +265,21 @@ class _WarmRecognizers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._idle: dict[tuple[int, int], list[tuple[vosk.KaldiRecognizer, float]]] = {}
+        # Recognisers of closed streams on their way back (flushed in the pool).
+        self.retiring: set[Future] = set()
+
+    async def take_or_wait(
+        self, model: vosk.Model, rate: int
+    ) -> tuple[vosk.KaldiRecognizer, float] | None:
+        """An idle recogniser; if none, but a closed stream's is on its way
+        back (a client that reconnects per utterance), wait for it briefly
+        rather than build a cold one, which is slower and adds one to memory."""
+        reused = self.take(model, rate)
+        if reused is None and self.retiring:
+            pending = [asyncio.wrap_future(f) for f in list(self.retiring)]
+            await asyncio.wait(pending, timeout=RETIRE_WAIT_S, return_when=asyncio.FIRST_COMPLETED)
+            reused = self.take(model, rate)
+        return reused
 
     def take(self, model: vosk.Model, rate: int) -> tuple[vosk.KaldiRecognizer, float] | None:
         with self._lock:
@@ -333,7 +352,7 @@ class SpeechStream:
         rate = settings.RT.stt_sample_rate
         try:
             model = await asyncio.to_thread(registry.model_for, language)
-            reused = warm.take(model, rate) if settings.RT.stt_keep_warm else None
+            reused = await warm.take_or_wait(model, rate) if settings.RT.stt_keep_warm else None
             if reused is not None:
                 recognizer, base_s = reused
             else:
@@ -422,8 +441,10 @@ class SpeechStream:
         self._closed = True
         self._release()
         # A decode may still be running in the pool: retire the recogniser after it.
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(executor(), self._retire_recognizer)
+        retiring = executor().submit(self._retire_recognizer)
+        warm.retiring.add(retiring)
+        retiring.add_done_callback(warm.retiring.discard)
+        await asyncio.wrap_future(retiring)
 
     # -- in the pool ---------------------------------------------------------------
 

@@ -76,3 +76,18 @@ async def test_eof_without_audio_gives_an_empty_result(staff_token):
     comm = await asr(staff_token)
     await comm.send_to(text_data='{"eof" : 1}')
     assert json.loads(await comm.receive_from(timeout=5)) == {"text": ""}
+
+
+async def test_the_recogniser_is_back_in_the_pool_when_the_result_arrives(staff_token):
+    """vosk-server clients reconnect per utterance as soon as they have the
+    result: the next connection then starts on the same warm recogniser."""
+    stt.warm.clear()
+    comm = await asr(staff_token)
+    await comm.send_to(text_data=json.dumps({"config": {"sample_rate": 16000}}))
+    for frame in frames(silence(0.3) + speak(KOREAN_ANSWER)):
+        await comm.send_to(bytes_data=frame)
+        await comm.receive_from(timeout=10)
+    await comm.send_to(text_data='{"eof" : 1}')
+    assert "text" in json.loads(await comm.receive_from(timeout=10))
+    assert stt.warm.count() == 1
+    await comm.wait(timeout=5)

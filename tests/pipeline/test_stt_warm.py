@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import replace
 
 import pytest
@@ -68,3 +70,24 @@ async def test_keep_warm_off_gives_every_stream_a_new_recogniser(settings):
     second = await stt.SpeechStream.open("ko")
     assert second._recognizer is not recogniser and stt.warm.count() == 0
     await second.close()
+
+
+async def test_a_stream_opened_while_another_closes_gets_its_recogniser(settings):
+    """A client that reconnects per utterance opens the next stream before the
+    last one's recogniser is back in the pool: it waits for it, not a cold one."""
+    first = await stt.SpeechStream.open("ko")
+    recogniser = first._recognizer
+    await spoken_turn(first)
+    # Busy decoder threads: the closing stream's flush waits in the queue.
+    gate = threading.Event()
+    for _ in range(settings.RT.stt_threads):
+        stt.executor().submit(gate.wait)
+    closing = asyncio.ensure_future(first.close())
+    await asyncio.sleep(0)
+    assert stt.warm.count() == 0
+    asyncio.get_running_loop().call_later(0.2, gate.set)
+    second = await stt.SpeechStream.open("ko")
+    assert second._recognizer is recogniser
+    await closing
+    await second.close()
+    assert stt.warm.count() == 1
