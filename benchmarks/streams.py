@@ -15,6 +15,8 @@ Korean speech (three answers), and prints:
 - decode efficiency: audio seconds decoded per server CPU second, and its
   ratio to raw in-process Vosk on the same audio, measured right before each
   server run (the median of the per-run ratios is printed);
+- the same ratio against raw Vosk fed each frame when the clients send it
+  (in real time, so its decoder idles between frames as the server's must);
 - the same ratio against raw Vosk making a new recogniser per answer and
   stream, as alphacep/vosk-server does per connection (the ceiling such a
   server is measured against; this server keeps warm recognisers instead);
@@ -336,6 +338,28 @@ class RawVosk:
         audio = self._decode(self.recognizers[:n])
         return audio / (time.process_time() - cpu0)
 
+    def efficiency_paced(self, n: int) -> float:
+        """The same work with each frame decoded when the clients send it (in
+        real time, stream i offset by i/n of a frame): the ceiling of a decoder
+        that must wait for its audio, and so idles between frames."""
+        cpu0 = time.process_time()
+        audio = 0.0
+        for pcm in self.answers:
+            chunks = frames(pcm, RATE, FRAME_MS)
+            start = time.perf_counter()
+            for i, chunk in enumerate(chunks):
+                for j, rec in enumerate(self.recognizers[:n]):
+                    delay = start + (i + j / n) * FRAME_MS / 1000 - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    if not rec.AcceptWaveform(chunk):
+                        rec.PartialResult()
+            for rec in self.recognizers[:n]:
+                rec.FinalResult()
+                rec.Reset()
+            audio += len(pcm) / 2 / RATE * n
+        return audio / (time.process_time() - cpu0)
+
     def efficiency_new_recognizers(self, n: int) -> float:
         """The same, with a new recogniser per answer and stream, as a server
         that makes one per connection decodes (alphacep/vosk-server does)."""
@@ -439,7 +463,8 @@ async def main() -> None:
             )
             print(
                 " N  final p50  final p95  partial lag p50  audio s/CPU s  raw audio s/CPU s"
-                "  ratio to raw  decoding share  ratio to raw, new recognisers  errors"
+                "  ratio to raw  decoding share  ratio to raw, new recognisers"
+                "  ratio to raw, paced  errors"
             )
             for n in levels:
                 runs = []
@@ -448,6 +473,7 @@ async def main() -> None:
                     # both see the machine in the same state; the ratio is per pair.
                     raw_eff = raw.efficiency(n)
                     raw_new = raw.efficiency_new_recognizers(n)
+                    raw_paced = raw.efficiency_paced(n)
                     run = await run_level(server, path, n, answers)
                     runs.append(
                         {
@@ -455,15 +481,27 @@ async def main() -> None:
                             "raw": raw_eff,
                             "ratio": run["eff"] / raw_eff,
                             "ratio_new": run["eff"] / raw_new,
+                            "ratio_paced": run["eff"] / raw_paced,
                         }
                     )
-                keys = ("p50", "p95", "lag50", "eff", "raw", "ratio", "decode_share", "ratio_new")
+                keys = (
+                    "p50",
+                    "p95",
+                    "lag50",
+                    "eff",
+                    "raw",
+                    "ratio",
+                    "decode_share",
+                    "ratio_new",
+                    "ratio_paced",
+                )
                 r = {k: statistics.median(x[k] for x in runs) for k in keys}
                 errors = sorted({e for x in runs for e in x["errors"]})
                 print(
                     f"{n:2d}  {r['p50']:7.0f} ms {r['p95']:7.0f} ms  {r['lag50']:11.0f} ms"
                     f"  {r['eff']:13.2f}  {r['raw']:17.2f}  {r['ratio']:12.2f}"
                     f"  {r['decode_share']:13.0%}  {r['ratio_new']:29.2f}"
+                    f"  {r['ratio_paced']:19.2f}"
                     f"  {','.join(errors) or '-'}"
                 )
         finally:

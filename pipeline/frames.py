@@ -1,8 +1,8 @@
 """Typed frames the real-time stages hand each other (after pipecat's frames).
 
-Audio comes in as AudioChunk, the recogniser emits Partial and Final, turn
-taking turns Finals into a committed Turn, and the interviewer answers with
-ReplyDelta chunks and one Reply.
+Audio comes in as AudioChunk, the recogniser emits Voice (voiced seconds, when
+asked), Partial and Final, turn taking turns Finals into a committed Turn, and
+the interviewer answers with ReplyDelta chunks and one Reply.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ class AudioChunk:
     @property
     def duration_s(self) -> float:
         return len(self.pcm) / 2 / self.sample_rate
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """Seconds of voiced sound in one accepted chunk (pipeline.vad)."""
+
+    voiced_s: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,8 @@ from interviews import events, selectors, services
 from interviews.exceptions import DomainError, InvalidInput
 from interviews.models import Conversation
 
-from . import audio, interview, stt, vad
-from .frames import AudioChunk, Final, Partial, Turn
+from . import audio, interview, stt
+from .frames import AudioChunk, Final, Partial, Turn, Voice
 from .turns import MIN_VOICED_S, TurnTaker
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,8 @@ class LiveSession:
 
     def control(self, kind: str, text: str = "") -> None:
         self.inputs.put_nowait(_Control(kind, text, time.perf_counter()))
+        if kind != "turn.hold" and self.stream is not None:
+            self.stream.hurry()  # the last frame's batch should not delay the turn's end
 
     def start_interview(self) -> None:
         self.ai_jobs.put_nowait(lambda: interview.initialize(self.session_uuid))
@@ -187,11 +189,16 @@ class LiveSession:
         if stream is None:
             return
         chunk = item.chunk
-        voiced = vad.voiced_seconds(chunk.pcm, chunk.sample_rate)
-        end_s = stream.audio_time_s + chunk.duration_s
-        self.turns.on_audio(chunk.pcm, chunk.sample_rate, voiced, end_s, self.keep_audio)
-        for frame in await stream.accept(chunk):
-            await self._on_frame(frame, item.received)
+        # The voice check runs in the pool with the decoding (stream opened with
+        # measure_voice): the first frame back is its Voice.
+        frames = await stream.accept(chunk)
+        voiced = frames[0].voiced_s if frames and isinstance(frames[0], Voice) else 0.0
+        self.turns.on_audio(
+            chunk.pcm, chunk.sample_rate, voiced, stream.audio_time_s, self.keep_audio
+        )
+        for frame in frames:
+            if not isinstance(frame, Voice):
+                await self._on_frame(frame, item.received)
         self.turns.on_words(stream.last_word_end_s)
         if self.turns.silence_elapsed(stream.audio_time_s):
             await self._commit("silence", item.received)
@@ -266,7 +273,9 @@ class LiveSession:
     def _open_speech(self) -> asyncio.Task:
         if self.opening is None:
             self.opening = asyncio.create_task(
-                stt.SpeechStream.open(self.language, label=str(self.session_uuid))
+                stt.SpeechStream.open(
+                    self.language, label=str(self.session_uuid), measure_voice=True
+                )
             )
         return self.opening
 

@@ -31,8 +31,8 @@ from django.core.files.base import ContentFile
 
 from interviews.exceptions import InvalidInput, PayloadTooLarge, ServerBusy, SpeechUnavailable
 
-from . import audio
-from .frames import AudioChunk, Final, Partial, Word
+from . import audio, batches, vad
+from .frames import AudioChunk, Final, Partial, Voice, Word
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,10 @@ def executor() -> ThreadPoolExecutor:
         return _pool
 
 
+def pool_threads() -> int:
+    return executor()._max_workers
+
+
 class _Admission:
     """Counts open SpeechStreams in this process against settings.RT.stt_max_streams."""
 
@@ -328,9 +332,12 @@ class SpeechStream:
         recognizer: vosk.KaldiRecognizer,
         label: str,
         time_base_s: float = 0.0,
+        measure_voice: bool = False,
     ) -> None:
         self.language = language
         self.label = label
+        self.measure_voice = measure_voice
+        self._pace = batches.Pace()
         self.model_rate = settings.RT.stt_sample_rate
         self._model = model
         self._recognizer: vosk.KaldiRecognizer | None = recognizer
@@ -350,9 +357,13 @@ class SpeechStream:
         self._release = weakref.finalize(self, admission.release)
 
     @classmethod
-    async def open(cls, language: str, *, label: str = "") -> SpeechStream:
+    async def open(
+        cls, language: str, *, label: str = "", measure_voice: bool = False
+    ) -> SpeechStream:
         """Admit a stream (ServerBusy over the limit), load the model if needed
-        (SpeechUnavailable when there is none)."""
+        (SpeechUnavailable when there is none). With `measure_voice`, every
+        accept() result starts with a Voice frame (the voiced seconds in the
+        chunk, from pipeline.vad), measured in the pool with the decoding."""
         admission.acquire(settings.RT.stt_max_streams)
         rate = settings.RT.stt_sample_rate
         try:
@@ -373,6 +384,7 @@ class SpeechStream:
             recognizer=recognizer,
             label=label,
             time_base_s=base_s,
+            measure_voice=measure_voice,
         )
 
     async def __aenter__(self) -> SpeechStream:
@@ -409,10 +421,11 @@ class SpeechStream:
 
     # -- audio in -----------------------------------------------------------------
 
-    async def accept(self, chunk: AudioChunk) -> list[Partial | Final]:
+    async def accept(self, chunk: AudioChunk) -> list[Voice | Partial | Final]:
         """Feed one chunk. Returns [Final] when Vosk ends an utterance, [Partial]
-        when the hypothesis changed, else []. Bad chunks raise InvalidInput;
-        after close() it does nothing and returns []."""
+        when the hypothesis changed, else [] (each led by a Voice frame when the
+        stream measures voice). Bad chunks raise InvalidInput; after close() it
+        does nothing and returns []."""
         audio.check_chunk(chunk)
         if self._closed:
             return []
@@ -421,9 +434,11 @@ class SpeechStream:
             async with self._order:
                 if self._closed:
                     return []
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(
-                    executor(), self._accept_sync, bytes(chunk.pcm), chunk.sample_rate
+                start = self._audio_s
+                in_step = self._pace.in_step(start, start + chunk.duration_s)
+                pcm = bytes(chunk.pcm)
+                return await self._decode(
+                    lambda: self._accept_sync(pcm, chunk.sample_rate), urgent=not in_step
                 )
         finally:
             self._queued -= 1
@@ -436,8 +451,23 @@ class SpeechStream:
         async with self._order:
             if self._closed:
                 return None
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(executor(), self._finish_sync)
+            # The candidate is waiting for the end of the turn: no batching.
+            return await self._decode(self._finish_sync, urgent=True)
+
+    def hurry(self) -> None:
+        """A turn ends: a frame of this stream waiting for its batch goes now."""
+        batches.for_running_loop().hurry(id(self))
+
+    def _decode(self, call, *, urgent: bool) -> asyncio.Future:
+        """Run `call` in the pool, batched with the other live streams' calls."""
+        return batches.for_running_loop().run(
+            id(self),
+            call,
+            executor=executor(),
+            threads=pool_threads(),
+            window_s=settings.RT.stt_batch_window_s,
+            urgent=urgent,
+        )
 
     async def close(self) -> None:
         """Free the admission slot and the recogniser; safe to call twice."""
@@ -452,28 +482,29 @@ class SpeechStream:
 
     # -- in the pool ---------------------------------------------------------------
 
-    def _accept_sync(self, pcm: bytes, rate: int) -> list[Partial | Final]:
+    def _accept_sync(self, pcm: bytes, rate: int) -> list[Voice | Partial | Final]:
         with self._mutex:
             recognizer = self._recognizer
             if recognizer is None:
                 return []
             started = time.perf_counter()
+            voice = [Voice(vad.voiced_seconds(pcm, rate))] if self.measure_voice else []
             self._audio_s += len(pcm) / 2 / rate
             samples = self._resampler.process(pcm, rate)
             if not samples:
-                return []
+                return voice
             self._fed_s += len(samples) / 2 / self.model_rate
             ended = recognizer.AcceptWaveform(samples)
             if ended:
                 final = self._final(json.loads(recognizer.Result()))
-                events: list[Partial | Final] = []
+                events: list[Voice | Partial | Final] = voice
                 if final is not None:
                     events.append(final)
                 elif self._last_partial:
                     events.append(Partial(""))  # the shown hypothesis came to nothing
                 self._last_partial = ""
             else:
-                events = self._partial(json.loads(recognizer.PartialResult()))
+                events = voice + self._partial(json.loads(recognizer.PartialResult()))
             self._decode_s += time.perf_counter() - started
             return events
 

@@ -54,6 +54,12 @@ class RuntimeSettings:
     stt_threads: int = _setting(
         2, "Size of the thread pool that runs Vosk decoding (one decoder per thread)."
     )
+    stt_batch_window_s: float = _setting(
+        0.1,
+        "Longest a live stream's frame waits to be decoded together with the other "
+        "live streams' frames (cores kept warm; pipeline/batches.py). 0 decodes "
+        "each frame at once.",
+    )
     stt_keep_warm: bool = _setting(
         True,
         "Give new streams the reset recognisers of closed ones: a recogniser that "
