@@ -84,6 +84,7 @@ def test_production_refuses_to_start_without_a_secret_key_or_with_debug():
     assert ok.returncode == 0, ok.stderr
 
 
+@pytest.mark.django_db  # lifts pytest-django's block on opening connections
 def test_the_embedded_sqlite_database_runs_in_wal_mode_with_full_sync(tmp_path, settings):
     """Readers do not wait for a writer; a commit is still synced to disk."""
     from django.db.backends.sqlite3.base import DatabaseWrapper
