@@ -175,6 +175,7 @@ registry = ModelRegistry()
 # --- the thread pool and admission control ------------------------------------
 
 _pool: ThreadPoolExecutor | None = None
+_pool_threads = 1
 _pool_lock = threading.Lock()
 
 
@@ -190,11 +191,12 @@ def _name_os_thread() -> None:
 
 def executor() -> ThreadPoolExecutor:
     """The pool every Vosk call runs in (size settings.RT.stt_threads, fixed at first use)."""
-    global _pool
+    global _pool, _pool_threads
     with _pool_lock:
         if _pool is None:
+            _pool_threads = max(1, settings.RT.stt_threads)
             _pool = ThreadPoolExecutor(
-                max_workers=max(1, settings.RT.stt_threads),
+                max_workers=_pool_threads,
                 thread_name_prefix="stt",
                 initializer=_name_os_thread,
             )
@@ -202,7 +204,9 @@ def executor() -> ThreadPoolExecutor:
 
 
 def pool_threads() -> int:
-    return executor()._max_workers
+    """Threads of the pool (a batch of decode calls is split into this many groups)."""
+    executor()
+    return _pool_threads
 
 
 class _Admission:
