@@ -324,10 +324,17 @@ class RawVosk:
         return sum(self._decode_answer(pcm, recs) for pcm in self.answers)
 
     @staticmethod
-    def _decode_answer(pcm: bytes, recs) -> float:
-        """One answer on each recogniser, frames interleaved; audio seconds decoded."""
-        for chunk in frames(pcm, RATE, FRAME_MS):
-            for rec in recs:
+    def _decode_answer(pcm: bytes, recs, paced: bool = False) -> float:
+        """One answer on each recogniser, frames interleaved; audio seconds decoded.
+        `paced`: each frame when a client would send it (real time, stream j
+        offset by j/len(recs) of a frame), sleeping in between."""
+        start = time.perf_counter()
+        for i, chunk in enumerate(frames(pcm, RATE, FRAME_MS)):
+            for j, rec in enumerate(recs):
+                if paced:
+                    delay = start + (i + j / len(recs)) * FRAME_MS / 1000 - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
                 if not rec.AcceptWaveform(chunk):
                     rec.PartialResult()
         for rec in recs:
@@ -342,25 +349,13 @@ class RawVosk:
         return audio / (time.process_time() - cpu0)
 
     def efficiency_paced(self, n: int) -> float:
-        """The same work with each frame decoded when the clients send it (in
-        real time, stream i offset by i/n of a frame): the ceiling of a decoder
-        that must wait for its audio, and so idles between frames."""
+        """The same work with each frame decoded when the clients send it: the
+        ceiling of a decoder that must wait for its audio, and so idles
+        between frames."""
         cpu0 = time.process_time()
-        audio = 0.0
-        for pcm in self.answers:
-            chunks = frames(pcm, RATE, FRAME_MS)
-            start = time.perf_counter()
-            for i, chunk in enumerate(chunks):
-                for j, rec in enumerate(self.recognizers[:n]):
-                    delay = start + (i + j / n) * FRAME_MS / 1000 - time.perf_counter()
-                    if delay > 0:
-                        time.sleep(delay)
-                    if not rec.AcceptWaveform(chunk):
-                        rec.PartialResult()
-            for rec in self.recognizers[:n]:
-                rec.FinalResult()
-                rec.Reset()
-            audio += len(pcm) / 2 / RATE * n
+        audio = sum(
+            self._decode_answer(pcm, self.recognizers[:n], paced=True) for pcm in self.answers
+        )
         return audio / (time.process_time() - cpu0)
 
     def efficiency_new_recognizers(self, n: int) -> float:
