@@ -7,6 +7,7 @@ from django.conf import settings
 
 from interviews import selectors
 from interviews.models import InterviewSession
+from pipeline import presence
 from pipeline.models import LiveConnection
 from pipeline.session import LiveSession
 
@@ -25,6 +26,9 @@ def classify_token(session: InterviewSession, token: str) -> int | None:
     if is_join_token(token) or is_api_token(token):
         return protocol.CLOSE_FORBIDDEN
     return protocol.CLOSE_BAD_TOKEN
+
+
+joined_after = database_sync_to_async(presence.joined_after)
 
 
 def candidate_group(session_uuid) -> str:
@@ -48,18 +52,19 @@ class CandidateConsumer(SessionSocket):
         return [*super().group_names(), candidate_group(self.session.session_id)]
 
     async def on_joined(self):
+        # Presence first: its row's id orders candidate connections.
+        await super().on_joined()
+        self.live = LiveSession(
+            session_uuid=self.session.session_id,
+            language=self.session.language,
+            on_error=self.send_error,
+        )
         # The newest candidate connection owns the session's loop (one AI reply
         # per turn, across processes): older ones are told to close.
         await self.channel_layer.group_send(
             candidate_group(self.session.session_id),
             {"type": "candidate.replace", "by": self.channel_name},
         )
-        self.live = LiveSession(
-            session_uuid=self.session.session_id,
-            language=self.session.language,
-            on_error=self.send_error,
-        )
-        await super().on_joined()
 
     async def on_left(self):
         if self.live is not None:
@@ -67,7 +72,11 @@ class CandidateConsumer(SessionSocket):
         await super().on_left()
 
     async def candidate_replace(self, message):
-        if message["by"] != self.channel_name:
+        # Two connections opened at once may each hear the other's notice; the
+        # older one's can arrive after the newer joined: only a newer one wins.
+        if message["by"] != self.channel_name and await joined_after(
+            channel_name=message["by"], other=self.channel_name
+        ):
             await self.send_error("replaced", "This interview was opened in another window.")
             await self.close(code=protocol.CLOSE_REPLACED)
 

@@ -34,6 +34,18 @@ def leave(*, session: InterviewSession, channel_name: str) -> dict:
     return counts(session)
 
 
+def joined_after(*, channel_name: str, other: str) -> bool:
+    """Did `channel_name`'s connection join after `other`'s? Rows are made on
+    join, so their ids are in join order, across processes. False if
+    `channel_name` has left already."""
+    ids = dict(
+        LiveConnection.objects.filter(channel_name__in=[channel_name, other]).values_list(
+            "channel_name", "pk"
+        )
+    )
+    return channel_name in ids and ids[channel_name] > ids.get(other, 0)
+
+
 def heartbeat(*, channel_name: str) -> None:
     LiveConnection.objects.filter(channel_name=channel_name).update(last_seen=timezone.now())
 

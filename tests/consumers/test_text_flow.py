@@ -192,6 +192,31 @@ async def test_a_new_candidate_connection_replaces_the_old_one(session):
     await second.disconnect()
 
 
+async def test_an_older_connections_late_notice_does_not_close_the_newer_one(session):
+    """Two windows opened at once: the first one's "I replace you" notice can
+    reach the second after the second joined. The newer connection stays."""
+    from channels.layers import get_channel_layer
+
+    from consumers.interview import candidate_group
+    from pipeline import presence
+
+    older = "specific.older-window!1"  # joined first; its notice is late
+    await database_sync_to_async(presence.join)(
+        session=session, channel_name=older, role="candidate"
+    )
+    newer = await connect(cand(session))
+    await newer.send_json_to({"type": "ping"})
+    await events_until(newer, "pong")  # joined
+    await get_channel_layer().group_send(
+        candidate_group(session.session_id), {"type": "candidate.replace", "by": older}
+    )
+    await newer.send_json_to({"type": "ping"})
+    events = await events_until(newer, "pong")
+    assert not any(e.get("code") == "replaced" for e in events)
+    assert events[-1]["type"] == "pong"
+    await newer.disconnect()
+
+
 async def test_close_codes(session, student, interviewer, staff_token, plain_token):
     other = await database_sync_to_async(services.create_session)(
         interviewer=interviewer, student=student, title="Other"
