@@ -75,6 +75,21 @@ def channel_layer_reachable():
 
 
 @pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test gets its own channel layer instance. Every async test runs on
+    its own event loop, and channels-redis keeps its receive state (a count, a
+    lock bound to the loop that last waited on it) per instance, not per loop:
+    a consumer task a finished loop left behind can, when it is collected,
+    release or hold that state under the next test's consumers ("Lock ... is
+    bound to a different event loop"). A server has one loop per process."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
 def keep_test_transaction_open(request, monkeypatch):
     """channels' database_sync_to_async closes "old" connections around each
     call; inside a test's wrapping transaction that closes the test's own
