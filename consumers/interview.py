@@ -54,11 +54,7 @@ class CandidateConsumer(SessionSocket):
     async def on_joined(self):
         # Presence first: its row's id orders candidate connections.
         await super().on_joined()
-        self.live = LiveSession(
-            session_uuid=self.session.session_id,
-            language=self.session.language,
-            on_error=self.send_error,
-        )
+        self.live = LiveSession(session=self.session, on_error=self.send_error)
         # The newest candidate connection owns the session's loop (one AI reply
         # per turn, across processes): older ones are told to close.
         await self.channel_layer.group_send(

@@ -118,10 +118,14 @@ def _ensure_started(session_uuid) -> None:
 
 
 @database_sync_to_async
-def _commit_student(loaded: Loaded, turn: Turn, audio) -> Conversation:
+def _load_and_commit_student(session_uuid, turn: Turn, audio) -> tuple[Loaded, Conversation]:
+    """The session as the director needs it, and the student's turn saved (one
+    trip to the database thread: this runs for every answer)."""
+    loaded = _load(session_uuid)
+    _require_open(loaded.session, loaded.state)
     current = loaded.plan.question(loaded.state.index)
     question = loaded.session.questions.filter(pk=current.id).first() if current else None
-    return services.add_conversation(
+    student = services.add_conversation(
         session=loaded.session,
         speaker=Conversation.Speaker.STUDENT,
         message=turn.text,
@@ -129,11 +133,18 @@ def _commit_student(loaded: Loaded, turn: Turn, audio) -> Conversation:
         audio_file=audio,
         speech=turn.speech_facts(),
     )
+    loaded.recent = (*loaded.recent, ("student", turn.text))
+    return loaded, student
 
 
 @database_sync_to_async
 def _commit_ai(
-    session: InterviewSession, state: PlanState, move: Move, text: str, slog: SpeechLog
+    session: InterviewSession,
+    state: PlanState,
+    move: Move,
+    text: str,
+    slog: SpeechLog,
+    metrics: dict | None,
 ) -> Conversation:
     with transaction.atomic():
         # Suggestions may have arrived while the reply streamed: keep them.
@@ -157,6 +168,14 @@ def _commit_ai(
         if move.kind is MoveKind.CLOSING:
             services.record_event(
                 session=session, type_="interview.ended", payload={"reason": move.reason}
+            )
+        if metrics is not None:
+            # Persisted (observers only) so the latency chart and the report keep it.
+            services.record_event(
+                session=session,
+                type_="metrics.turn",
+                payload=metrics,
+                audience=SessionEvent.Audience.OBSERVERS,
             )
     return conversation
 
@@ -183,8 +202,15 @@ async def _speak(loaded: Loaded, answer: str | None, move: Move) -> tuple[str, d
 
 
 async def _say(
-    loaded: Loaded, answer: str | None, move_override: Move | None = None
-) -> tuple[AiResult, dict]:
+    loaded: Loaded,
+    answer: str | None,
+    move_override: Move | None = None,
+    *,
+    turn: Turn | None = None,
+    stt_metrics: dict | None = None,
+) -> AiResult:
+    """The interviewer's next words, streamed, then saved with the new plan
+    state (and, after a student `turn`, the turn's metrics for observers)."""
     now = timezone.now()
     move = move_override or decide(loaded.plan, loaded.state, answer, now)
     text, timing, slog = await _speak(loaded, answer, move)
@@ -192,7 +218,8 @@ async def _say(
         # After speaking: the prompt quotes this answer in full already.
         record_answer(loaded.state, loaded.plan, answer)
     advance(loaded.state, move, now)
-    conversation = await _commit_ai(loaded.session, loaded.state, move, text, slog)
+    metrics = None if turn is None else _turn_metrics(turn, timing, stt_metrics)
+    conversation = await _commit_ai(loaded.session, loaded.state, move, text, slog, metrics)
     if move.kind is MoveKind.CLOSING:
         await _evaluate_after_close(loaded.session.session_id)
     return AiResult(
@@ -201,7 +228,7 @@ async def _say(
         question_id=conversation.question_id,
         closed=loaded.state.closed,
         source=slog.source,
-    ), timing
+    )
 
 
 async def _evaluate_after_close(session_uuid) -> None:
@@ -222,7 +249,7 @@ async def initialize(session_uuid) -> AiResult:
         if loaded.session.status != InterviewSession.Status.IN_PROGRESS:
             await _ensure_started(session_uuid)
             loaded = await _aload(session_uuid)
-        result, _timing = await _say(loaded, None)
+        result = await _say(loaded, None)
         log.info("session=%s interview initialized (%s)", session_uuid, result.source)
         return result
 
@@ -232,12 +259,8 @@ async def respond(
 ) -> AiResult:
     """A committed student turn and exactly one AI reply to it."""
     async with session_lock(session_uuid):
-        loaded = await _aload(session_uuid)
-        _require_open(loaded.session, loaded.state)
-        student = await _commit_student(loaded, turn, audio)
-        loaded.recent = (*loaded.recent, ("student", turn.text))
-        result, timing = await _say(loaded, turn.text)
-        await _send_metrics(loaded.session, turn, timing, stt_metrics)
+        loaded, student = await _load_and_commit_student(session_uuid, turn, audio)
+        result = await _say(loaded, turn.text, turn=turn, stt_metrics=stt_metrics)
         return AiResult(
             conversation=result.conversation,
             text=result.text,
@@ -256,7 +279,7 @@ async def end(session_uuid, reason: str = "ended") -> AiResult | None:
             raise InvalidTransition("The interview has not been initialized.")
         if loaded.state.closed:
             return None
-        result, _timing = await _say(loaded, None, Move(MoveKind.CLOSING, reason=reason))
+        result = await _say(loaded, None, Move(MoveKind.CLOSING, reason=reason))
         return result
 
 
@@ -304,19 +327,12 @@ def _require_open(session: InterviewSession, state: PlanState) -> None:
         raise InvalidTransition("The interview has ended; no more answers are taken.")
 
 
-@database_sync_to_async
-def _send_metrics(session, turn: Turn, timing: dict, stt_metrics: dict | None) -> None:
-    """Persisted (observers only) so the latency chart and the report keep it."""
-    metrics = {
+def _turn_metrics(turn: Turn, timing: dict, stt_metrics: dict | None) -> dict:
+    """The `metrics.turn` payload of one answered turn."""
+    return {
         "stt_final_ms": turn.stt_final_ms,
         "words": len(turn.text.split()),
         "speech_s": round(turn.speech_s, 2),
         **timing,
         **(stt_metrics or {}),
     }
-    services.record_event(
-        session=session,
-        type_="metrics.turn",
-        payload=metrics,
-        audience=SessionEvent.Audience.OBSERVERS,
-    )

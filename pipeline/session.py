@@ -30,7 +30,7 @@ from django.core.files.base import ContentFile
 
 from interviews import events, selectors, services
 from interviews.exceptions import DomainError, InvalidInput
-from interviews.models import Conversation
+from interviews.models import Conversation, InterviewSession
 
 from . import audio, interview, stt
 from .frames import AudioChunk, Final, Partial, Turn, Voice
@@ -102,10 +102,13 @@ class PartialCoalescer:
 
 
 class LiveSession:
-    def __init__(self, *, session_uuid: uuid.UUID, language: str, on_error: ErrorSink) -> None:
+    def __init__(self, *, session: InterviewSession, on_error: ErrorSink) -> None:
         rt = settings.RT
-        self.session_uuid = session_uuid
-        self.language = language
+        # The row as the socket loaded it: its id and uuid never change, so a
+        # final is recorded without reading it again (other fields may be stale).
+        self.session = session
+        self.session_uuid = session_uuid = session.session_id
+        self.language = session.language
         self.on_error = on_error
         self.sample_rate = 16000
         self.max_queued = rt.audio_max_queued_frames
@@ -212,7 +215,7 @@ class LiveSession:
             self.partials.reset()
             self.turns.on_final(frame)
             self.last_final_ms = (time.perf_counter() - received) * 1000
-            await _record_final(self.session_uuid, frame)
+            await _record_final(self.session, frame)
 
     async def _on_control(self, item: _Control) -> None:
         if item.kind == "turn.hold":
@@ -328,8 +331,7 @@ def _merge(spoken: Turn | None, typed: str, ended_by: str) -> Turn | None:
 
 
 @database_sync_to_async
-def _record_final(session_uuid: uuid.UUID, final: Final) -> None:
-    session = selectors.session_by_uuid(session_uuid)
+def _record_final(session: InterviewSession, final: Final) -> None:
     services.record_event(
         session=session,
         type_="transcript.final",
