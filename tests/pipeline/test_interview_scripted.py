@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from interviews.models import Conversation
+from interviews.exceptions import InvalidTransition
+from interviews.models import Conversation, InterviewSession
 from pipeline import interview
 from pipeline.frames import Turn
 from tests.fakes.interview import LONG_ANSWER, Listener, make_session, question_ids, replies
@@ -84,3 +85,23 @@ async def test_scripted_suggestion_and_time_closing(no_llm, planned_session):
     closing = await interview.respond(sid, Turn(text=LONG_ANSWER))
     assert closing.closed
     assert closing.text.startswith("We have reached the end of our time. Thank you for your time")
+
+
+async def test_an_answer_refused_before_the_start_or_after_the_end_saves_nothing(
+    no_llm, planned_session
+):
+    sid = planned_session.session_id
+
+    async def saved() -> tuple[int, int]:
+        rows = await Conversation.objects.filter(session=planned_session).acount()
+        return rows, (await InterviewSession.objects.aget(pk=planned_session.pk)).last_seq
+
+    fresh = await saved()
+    with pytest.raises(InvalidTransition, match="initialize"):
+        await interview.respond(sid, Turn(text="Too early."))
+    assert await saved() == fresh
+    await run_interview(planned_session)  # ends with the closing words
+    before = await saved()
+    with pytest.raises(InvalidTransition, match="no more answers|not in progress"):
+        await interview.respond(sid, Turn(text="Too late."))
+    assert await saved() == before
