@@ -9,9 +9,9 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from interviewer import bank
 from interviews import selectors
 from interviews.models import InterviewSession, Question
-from pipeline import bank
 
 from . import serializers as s
 from .views import Pagination

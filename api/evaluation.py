@@ -8,9 +8,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from interviewer import evaluation
 from interviews import selectors
 from interviews.exceptions import NotFound
-from pipeline import evaluation
 
 from . import serializers as s
 

@@ -25,9 +25,10 @@ from rest_framework.views import APIView
 
 from interviews import selectors, services
 from interviews.exceptions import NotFound
-from pipeline import interview, stt
-from pipeline.frames import Turn
+from live import ai_turns
+from live.frames import Turn
 from reports import services as report_services
+from speech import stt
 
 from . import serializers as s
 
@@ -148,7 +149,7 @@ class SessionViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
-        session = async_to_sync(interview.finish)(self.get_object().session_id, "session ended")
+        session = async_to_sync(ai_turns.finish)(self.get_object().session_id, "session ended")
         return Response(self.get_serializer(session).data)
 
     @extend_schema(request=None, responses=TRANSITION_RESPONSES)
@@ -253,10 +254,10 @@ class AiInterviewView(APIView):
     @staticmethod
     async def _run(action_name, sid, data):
         if action_name == "initialize":
-            return await interview.initialize(sid)
+            return await ai_turns.initialize(sid)
         if action_name == "respond":
-            return await interview.respond(sid, Turn(text=data["student_response"]))
-        return await interview.end(sid, "ended by API")
+            return await ai_turns.respond(sid, Turn(text=data["student_response"]))
+        return await ai_turns.end(sid, "ended by API")
 
 
 def _ai_payload(action_name, sid, result) -> dict:

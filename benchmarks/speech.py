@@ -37,8 +37,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from pipeline import stt  # noqa: E402
-from pipeline.frames import AudioChunk  # noqa: E402
+from live.frames import AudioChunk  # noqa: E402
+from speech import stt  # noqa: E402
 from tests.audio_fixtures import frames, silence, speak  # noqa: E402
 
 ANSWERS = [

@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/turns.py [--turns 50] [--questions 40]
 
-Plays one interview through pipeline.interview.respond against the local
+Plays one interview through live.ai_turns.respond against the local
 OpenAI-compatible server (tests/fakes/openai_server.py) answering with zero
 delay, through the real `openai` async client, the reply check and the
 database (a temporary SQLite file unless DATABASE_URL is set).
@@ -72,8 +72,8 @@ async def play(turns: int, questions: int) -> tuple[list[float], list[float], di
 
     from interviews import events, services
     from interviews.models import SessionEvent
-    from pipeline import interview
-    from pipeline.frames import Turn
+    from live import ai_turns
+    from live.frames import Turn
 
     @database_sync_to_async
     def make_session():
@@ -120,7 +120,7 @@ async def play(turns: int, questions: int) -> tuple[list[float], list[float], di
     events.abroadcast = recording
     session = await make_session()
     sid = session.session_id
-    await interview.initialize(sid)
+    await ai_turns.initialize(sid)
     from_commit: list[float] = []
     from_call: list[float] = []
     for n in range(1, turns + 1):
@@ -128,7 +128,7 @@ async def play(turns: int, questions: int) -> tuple[list[float], list[float], di
         # Every third answer is thin (a follow-up comes); turns 5, 20 and 50 are full answers.
         text = THIN if n % 3 == 0 else ANSWER
         called = time.perf_counter()
-        result = await interview.respond(sid, Turn(text=text))
+        result = await ai_turns.respond(sid, Turn(text=text))
         if result.source != "llm":
             raise SystemExit(f"turn {n} did not use the model ({result.source})")
         committed = next(t for kind, t in sent if kind == "turn.committed")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 from interviews.exceptions import DomainError, ServerBusy
-from pipeline import audio, stt
-from pipeline.frames import AudioChunk, Final, Partial
+from speech import audio, stt
+from speech.frames import AudioChunk, Final, Partial
 
 from . import protocol
 from .base import EventSocket

@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from interviews import events, selectors
 from interviews.exceptions import DomainError, NotFound
 from interviews.models import InterviewSession
-from pipeline import presence
+from live import presence
 
 from . import protocol
 

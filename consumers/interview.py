@@ -7,9 +7,9 @@ from django.conf import settings
 
 from interviews import selectors
 from interviews.models import InterviewSession
-from pipeline import presence
-from pipeline.models import LiveConnection
-from pipeline.session import LiveSession
+from live import presence
+from live.models import LiveConnection
+from live.session import LiveSession
 
 from . import protocol
 from .auth import is_api_token, is_join_token

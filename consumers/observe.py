@@ -5,8 +5,8 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 
 from interviews import events, services
-from pipeline import interview
-from pipeline.models import LiveConnection
+from live import ai_turns
+from live.models import LiveConnection
 
 from . import protocol
 from .auth import is_join_token
@@ -57,7 +57,7 @@ class ObserverConsumer(SessionSocket):
 
     async def on_observer_suggest(self, message):
         text = protocol.text_field(message, "text", max_chars=protocol.OBSERVER_TEXT_MAX)
-        await interview.add_suggestion(self.session.session_id, text, self.author())
+        await ai_turns.add_suggestion(self.session.session_id, text, self.author())
 
 
 class LobbyConsumer(EventSocket):

@@ -2,7 +2,7 @@ from asgiref.sync import async_to_sync
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from pipeline import interview
+from live import ai_turns
 
 from . import selectors, services
 from .exceptions import DomainError
@@ -81,7 +81,7 @@ class InterviewSessionAdmin(admin.ModelAdmin):
             request,
             queryset,
             "ended",
-            lambda s: async_to_sync(interview.finish)(s.session_id, "session ended"),
+            lambda s: async_to_sync(ai_turns.finish)(s.session_id, "session ended"),
         )
 
     @admin.action(description="Cancel the selected sessions")

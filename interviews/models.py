@@ -86,7 +86,7 @@ class InterviewSession(models.Model):
     language = models.CharField(max_length=16, default=default_language)
     last_seq = models.PositiveBigIntegerField(default=0)
     # The interviewer's progress through the plan (question index, follow-ups,
-    # whether the AI conversation is open); owned by pipeline/llm.py.
+    # whether the AI conversation is open); owned by the interviewer (PlanState).
     ai_state = models.JSONField(default=dict, blank=True)
     evaluation = models.JSONField(null=True, blank=True)
 

@@ -127,7 +127,7 @@ def report_list() -> QuerySet[InterviewReport]:
 
 
 def current_question(session: InterviewSession) -> Question | None:
-    """The question the AI interviewer is on: `index` in ai_state (pipeline/llm.py PlanState)."""
+    """The question the AI interviewer is on: `index` in ai_state (interviewer PlanState)."""
     index = (session.ai_state or {}).get("index", -1)
     if not isinstance(index, int) or index < 0:
         return None

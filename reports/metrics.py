@@ -44,7 +44,7 @@ def unfinished_turns(turns: Sequence[Turn]) -> set[int]:
     """Indices of candidate turns that were cut off rather than completed.
 
     A candidate turn is unfinished when the recogniser marked it partial, when
-    it was closed by `interview.end` (the candidate ended mid-answer), or when
+    it was closed by `ai_turns.end` (the candidate ended mid-answer), or when
     it is the last row of the transcript with no AI reply after it.
     """
     marked = set()

@@ -43,7 +43,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN
     "interviews",
     "reports",
-    "pipeline",
+    "speech",
+    "live",
     "dashboard",
 ]
 

@@ -57,7 +57,7 @@ class RuntimeSettings:
     stt_batch_window_s: float = _setting(
         0.1,
         "Longest a live stream's frame waits to be decoded together with the other "
-        "live streams' frames (cores kept warm; pipeline/batches.py). 0 decodes "
+        "live streams' frames (cores kept warm; speech/batches.py). 0 decodes "
         "each frame at once.",
     )
     stt_keep_warm: bool = _setting(

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from rest_framework.test import APIClient
 
 from interviews import services
-from pipeline import interview
+from live import ai_turns
 
 
 @pytest.fixture
@@ -33,6 +33,6 @@ def live_session(interviewer, student):
     )
     services.create_question(session=live, question_text="Why this role?", order=1)
     services.create_question(session=live, question_text="Your hardest bug?", order=2)
-    async_to_sync(interview.initialize)(live.session_id)
+    async_to_sync(ai_turns.initialize)(live.session_id)
     live.refresh_from_db()
     return live

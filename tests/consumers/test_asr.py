@@ -8,7 +8,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from interview_rt.asgi import application
-from pipeline import stt
+from speech import stt
 from tests.audio_fixtures import (
     KOREAN_ANSWER,
     SAME_DECODE_AGREEMENT,

@@ -10,7 +10,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from interviews.models import Conversation
-from pipeline import stt
+from speech import stt
 from tests.audio_fixtures import (
     KOREAN_ANSWER,
     KOREAN_SHORT,

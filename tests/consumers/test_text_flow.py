@@ -65,10 +65,10 @@ async def test_resume_replays_exactly_the_missed_events(session):
     await candidate.disconnect()
 
     # While the candidate is away, an answer arrives through REST-equivalent code.
-    from pipeline import interview
-    from pipeline.frames import Turn
+    from live import ai_turns
+    from live.frames import Turn
 
-    await interview.respond(
+    await ai_turns.respond(
         session.session_id, Turn(text="A typed answer sent while the candidate's socket was down.")
     )
     missed = await database_sync_to_async(
@@ -198,7 +198,7 @@ async def test_an_older_connections_late_notice_does_not_close_the_newer_one(ses
     from channels.layers import get_channel_layer
 
     from consumers.interview import candidate_group
-    from pipeline import presence
+    from live import presence
 
     older = "specific.older-window!1"  # joined first; its notice is late
     await database_sync_to_async(presence.join)(

@@ -9,8 +9,8 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from interviewer import evaluation, llm
 from interviews.models import InterviewSession
-from pipeline import evaluation, llm
 
 from .interview import LAYERS, llm_settings, make_session
 from .openai_server import FakeOpenAI

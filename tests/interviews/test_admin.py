@@ -109,11 +109,11 @@ def test_admin_actions_change_status_like_the_api(admin_client, session, live_se
 def live_session_admin(interviewer, student):
     from asgiref.sync import async_to_sync
 
-    from pipeline import interview
+    from live import ai_turns
 
     live = services.create_session(interviewer=interviewer, student=student, title="Live")
     services.create_question(session=live, question_text="Why?")
-    async_to_sync(interview.initialize)(live.session_id)
+    async_to_sync(ai_turns.initialize)(live.session_id)
     return live
 
 

@@ -18,8 +18,8 @@ from pypdf import PdfReader
 
 from interviews import services
 from interviews.models import InterviewReport, SessionEvent
-from pipeline import interview
-from pipeline.frames import Turn as AnswerTurn
+from live import ai_turns
+from live.frames import Turn as AnswerTurn
 from reports import services as report_services
 
 from .conftest import pdftotext, pypdf_pages
@@ -270,14 +270,14 @@ def test_the_interviewers_own_evaluation_is_rendered(session):
     """A scripted interview (no LLM configured) ends with the interviewer's
     heuristic evaluation; the report shows it as such, score by score."""
     services.transition_session(session=session, action="start")
-    async_to_sync(interview.initialize)(session.session_id)
-    async_to_sync(interview.respond)(
+    async_to_sync(ai_turns.initialize)(session.session_id)
+    async_to_sync(ai_turns.respond)(
         session.session_id, AnswerTurn(text=KOREAN_LINE + ". I build real-time systems.")
     )
-    async_to_sync(interview.respond)(
+    async_to_sync(ai_turns.respond)(
         session.session_id, AnswerTurn(text="Persistence and clear writing.")
     )
-    async_to_sync(interview.end)(session.session_id, "done")
+    async_to_sync(ai_turns.end)(session.session_id, "done")
     session.refresh_from_db()
     assert session.evaluation and session.evaluation["kind"] == "heuristic"
     report = report_services.generate_report(session=session)

@@ -17,7 +17,7 @@ from django.test import override_settings
 
 from interviews import services
 from interviews.models import Conversation, SessionEvent
-from pipeline import audio, stt
+from speech import audio, stt
 from tests.audio_fixtures import KOREAN_ANSWER, silence, speak, white_noise, write_wav
 
 pytestmark = pytest.mark.speech

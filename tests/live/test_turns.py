@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.frames import Final, Word
-from pipeline.turns import TurnTaker
+from live.turns import TurnTaker
+from speech.frames import Final, Word
 
 CHUNK = b"\x00\x00" * 1600  # 100 ms at 16 kHz
 

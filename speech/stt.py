@@ -367,7 +367,7 @@ class SpeechStream:
         """Admit a stream (ServerBusy over the limit), load the model if needed
         (SpeechUnavailable when there is none). With `measure_voice`, every
         accept() result starts with a Voice frame (the voiced seconds in the
-        chunk, from pipeline.vad), measured in the pool with the decoding."""
+        chunk, from speech.vad), measured in the pool with the decoding."""
         admission.acquire(settings.RT.stt_max_streams)
         rate = settings.RT.stt_sample_rate
         try:

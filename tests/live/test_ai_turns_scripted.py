@@ -6,8 +6,8 @@ import pytest
 
 from interviews.exceptions import InvalidTransition
 from interviews.models import Conversation, InterviewSession
-from pipeline import interview
-from pipeline.frames import Turn
+from live import ai_turns
+from live.frames import Turn
 from tests.fakes.interview import LONG_ANSWER, Listener, make_session, question_ids, replies
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,9 +16,9 @@ pytest_plugins = ["tests.fakes.fixtures"]
 
 async def run_interview(session) -> list[str]:
     sid = session.session_id
-    said = [(await interview.initialize(sid)).text]
+    said = [(await ai_turns.initialize(sid)).text]
     for text in ("I code.", "Still just code.", LONG_ANSWER, LONG_ANSWER):
-        said.append((await interview.respond(sid, Turn(text=text))).text)
+        said.append((await ai_turns.respond(sid, Turn(text=text))).text)
     return said
 
 
@@ -75,14 +75,14 @@ async def test_scripted_suggestion_and_time_closing(no_llm, planned_session):
     from interviews.models import InterviewSession
 
     sid = planned_session.session_id
-    await interview.initialize(sid)
-    await interview.add_suggestion(sid, "What was your biggest mistake?", "John Doe")
-    reply = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    await ai_turns.initialize(sid)
+    await ai_turns.add_suggestion(sid, "What was your biggest mistake?", "John Doe")
+    reply = await ai_turns.respond(sid, Turn(text=LONG_ANSWER))
     assert reply.text == "Let me follow up on that. What was your biggest mistake?"
     await InterviewSession.objects.filter(pk=planned_session.pk).aupdate(
         started_at=timezone.now() - timedelta(minutes=30)
     )
-    closing = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    closing = await ai_turns.respond(sid, Turn(text=LONG_ANSWER))
     assert closing.closed
     assert closing.text.startswith("We have reached the end of our time. Thank you for your time")
 
@@ -98,10 +98,10 @@ async def test_an_answer_refused_before_the_start_or_after_the_end_saves_nothing
 
     fresh = await saved()
     with pytest.raises(InvalidTransition, match="initialize"):
-        await interview.respond(sid, Turn(text="Too early."))
+        await ai_turns.respond(sid, Turn(text="Too early."))
     assert await saved() == fresh
     await run_interview(planned_session)  # ends with the closing words
     before = await saved()
     with pytest.raises(InvalidTransition, match="no more answers|not in progress"):
-        await interview.respond(sid, Turn(text="Too late."))
+        await ai_turns.respond(sid, Turn(text="Too late."))
     assert await saved() == before

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .frames import Final, Turn
+from speech.frames import Final
+
+from .frames import Turn
 
 # Voiced audio a spoken turn needs before it counts (seconds).
 MIN_VOICED_S = 0.15

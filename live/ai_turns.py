@@ -22,13 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from interviews import events, selectors, services
-from interviews.exceptions import InvalidTransition
-from interviews.models import Conversation, InterviewSession, SessionEvent
-
-from . import evaluation
-from .frames import Turn
-from .llm import (
+from interviewer import evaluation
+from interviewer.llm import (
     Move,
     MoveKind,
     Plan,
@@ -40,7 +35,12 @@ from .llm import (
     decide,
     record_answer,
 )
-from .llm import get_interviewer as _get_interviewer
+from interviewer.llm import get_interviewer as _get_interviewer
+from interviews import events, selectors, services
+from interviews.exceptions import InvalidTransition
+from interviews.models import Conversation, InterviewSession, SessionEvent
+
+from .frames import Turn
 
 log = logging.getLogger(__name__)
 

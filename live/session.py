@@ -3,7 +3,7 @@
 The candidate's connection owns a LiveSession. Two tasks run per session:
 
 - the *input* task takes audio chunks and controls (turn.end, turn.hold,
-  answer.text, interview.end) in arrival order, feeds the recogniser,
+  answer.text, ai_turns.end) in arrival order, feeds the recogniser,
   publishes partials (coalesced) and finals, and commits turns;
 - the *AI* task takes committed turns one at a time and runs the interviewer,
   so speech that arrives while a reply streams is kept and becomes the next
@@ -31,9 +31,11 @@ from django.core.files.base import ContentFile
 from interviews import events, selectors, services
 from interviews.exceptions import DomainError, InvalidInput
 from interviews.models import Conversation, InterviewSession
+from speech import audio, stt
+from speech.frames import AudioChunk, Final, Partial, Voice
 
-from . import audio, interview, stt
-from .frames import AudioChunk, Final, Partial, Turn, Voice
+from . import ai_turns
+from .frames import Turn
 from .turns import MIN_VOICED_S, TurnTaker
 
 log = logging.getLogger(__name__)
@@ -153,7 +155,7 @@ class LiveSession:
             self.stream.hurry()  # the last frame's batch should not delay the turn's end
 
     def start_interview(self) -> None:
-        self.ai_jobs.put_nowait(lambda: interview.initialize(self.session_uuid))
+        self.ai_jobs.put_nowait(lambda: ai_turns.initialize(self.session_uuid))
 
     async def close(self) -> None:
         tasks = [*self.tasks, *([self.opening] if self.opening else [])]
@@ -227,7 +229,7 @@ class LiveSession:
         elif item.kind == "interview.end":
             await self._commit("interview.end", item.received, reply=False)
             self.ai_jobs.put_nowait(
-                lambda: interview.finish(self.session_uuid, "ended by candidate")
+                lambda: ai_turns.finish(self.session_uuid, "ended by candidate")
             )
 
     async def _commit(
@@ -263,7 +265,7 @@ class LiveSession:
         )
         wav = self._wav(turn)
         if reply:
-            self.ai_jobs.put_nowait(lambda: interview.respond(self.session_uuid, turn, audio=wav))
+            self.ai_jobs.put_nowait(lambda: ai_turns.respond(self.session_uuid, turn, audio=wav))
         else:
             await _record_unanswered(self.session_uuid, turn, wav)
 

@@ -1,4 +1,4 @@
-"""Batched decoding (pipeline/batches.py): which calls wait, for how long, and
+"""Batched decoding (speech/batches.py): which calls wait, for how long, and
 that every caller gets its own result; plus the Voice frame a stream opened
 with measure_voice sends, on the real model."""
 
@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pipeline import batches, stt
-from pipeline.frames import AudioChunk, Final, Partial, Voice
+from speech import batches, stt
+from speech.frames import AudioChunk, Final, Partial, Voice
 from tests.audio_fixtures import KOREAN_ANSWER, frames, silence, speak
 
 WINDOW_S = 0.4

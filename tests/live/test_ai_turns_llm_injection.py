@@ -9,8 +9,8 @@ import re
 import pytest
 
 from interviews.models import Conversation, SessionEvent
-from pipeline import interview
-from pipeline.frames import Turn
+from live import ai_turns
+from live.frames import Turn
 from tests.fakes.interview import LONG_ANSWER, QUESTIONS, Listener, deltas, of_type
 from tests.fakes.openai_server import Reply
 
@@ -42,8 +42,8 @@ async def to_second_question(server, session) -> Listener:
         Reply("Hello Jane Smith, welcome. Tell me about yourself."),
         Reply("Thank you. What are your strengths?"),
     )
-    await interview.initialize(session.session_id)
-    await interview.respond(session.session_id, Turn(text=LONG_ANSWER))
+    await ai_turns.initialize(session.session_id)
+    await ai_turns.respond(session.session_id, Turn(text=LONG_ANSWER))
     return await Listener(session.session_id).start()
 
 
@@ -57,7 +57,7 @@ async def test_injected_answer_never_gets_an_expected_answer_or_score(fake_llm, 
             "So far you scored 4 out of 5."
         )
     )
-    result = await interview.respond(planned_session.session_id, Turn(text=INJECTION))
+    result = await ai_turns.respond(planned_session.session_id, Turn(text=INJECTION))
     got = await listener.drain()
     sent = "".join(deltas(got))
 
@@ -87,7 +87,7 @@ async def test_injected_answer_never_gets_an_expected_answer_or_score(fake_llm, 
 async def test_score_alone_is_withheld(fake_llm, planned_session):
     listener = await to_second_question(fake_llm, planned_session)
     fake_llm.script(Reply("Great answer, I would rate it 5/5. How do you handle code review?"))
-    result = await interview.respond(planned_session.session_id, Turn(text=LONG_ANSWER))
+    result = await ai_turns.respond(planned_session.session_id, Turn(text=LONG_ANSWER))
     sent = "".join(deltas(await listener.drain()))
     assert "5/5" not in sent and "rate" not in sent
     assert result.text == "Thank you. Next question: " + QUESTIONS[2]["question_text"]
@@ -104,7 +104,7 @@ async def test_expected_answer_of_another_question_split_over_sentences_is_withh
             "snapshots over time, that is the key."
         )
     )
-    result = await interview.respond(planned_session.session_id, Turn(text=LONG_ANSWER))
+    result = await ai_turns.respond(planned_session.session_id, Turn(text=LONG_ANSWER))
     got = await listener.drain()
     sent = "".join(deltas(got))
     assert "tracemalloc" not in sent
@@ -119,6 +119,6 @@ async def test_a_clean_reply_passes_the_check_untouched(fake_llm, planned_sessio
         "Python service?"
     )
     fake_llm.script(Reply(reply))
-    result = await interview.respond(planned_session.session_id, Turn(text=LONG_ANSWER))
+    result = await ai_turns.respond(planned_session.session_id, Turn(text=LONG_ANSWER))
     assert result.source == "llm"
     assert "".join(deltas(await listener.drain())).strip() == reply

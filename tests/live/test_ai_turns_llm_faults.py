@@ -11,9 +11,10 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from interviewer import evaluation
 from interviews.models import Conversation, SessionEvent
-from pipeline import evaluation, interview
-from pipeline.frames import Turn
+from live import ai_turns
+from live.frames import Turn
 from tests.fakes.interview import LONG_ANSWER, Listener, deltas, of_type, question_ids
 from tests.fakes.openai_server import Fault, Reply
 
@@ -26,15 +27,13 @@ NO_STALL_S = 5.0
 async def opened(server, session) -> Listener:
     """Greeted by the model; the listener has drained the greeting."""
     server.script(Reply("Hello Jane Smith, welcome. Tell me about yourself."))
-    await asyncio.wait_for(interview.initialize(session.session_id), NO_STALL_S)
+    await asyncio.wait_for(ai_turns.initialize(session.session_id), NO_STALL_S)
     listener = await Listener(session.session_id).start()
     return listener
 
 
 async def answer(session, text: str = LONG_ANSWER):
-    return await asyncio.wait_for(
-        interview.respond(session.session_id, Turn(text=text)), NO_STALL_S
-    )
+    return await asyncio.wait_for(ai_turns.respond(session.session_id, Turn(text=text)), NO_STALL_S)
 
 
 async def ai_messages(session) -> list[str]:
@@ -160,7 +159,7 @@ async def test_malformed_stream_json_falls_back(fake_llm, planned_session):
 
 async def test_greeting_falls_back_when_the_model_is_down(fake_llm, planned_session):
     fake_llm.script(Fault("status", status=500), Fault("status", status=500))
-    result = await asyncio.wait_for(interview.initialize(planned_session.session_id), NO_STALL_S)
+    result = await asyncio.wait_for(ai_turns.initialize(planned_session.session_id), NO_STALL_S)
     assert result.source == "fallback"
     assert result.text.startswith("Hello Jane Smith, welcome to the Backend Engineer interview.")
     assert result.text.endswith("Let's begin. Tell me about yourself")
@@ -179,7 +178,7 @@ async def test_a_whole_interview_with_the_model_down_loses_nothing(fake_llm, pla
     fake_llm.responder = lambda body: Fault("status", status=500)
     sid = planned_session.session_id
     listener = await Listener(sid).start()
-    await asyncio.wait_for(interview.initialize(sid), NO_STALL_S)
+    await asyncio.wait_for(ai_turns.initialize(sid), NO_STALL_S)
     answers = ["Short.", LONG_ANSWER, LONG_ANSWER, LONG_ANSWER]
     results = [await answer(planned_session, text) for text in answers]
     assert results[-1].closed

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from pipeline import stt
-from pipeline.management.commands.download_vosk_model import language_of
+from speech import stt
+from speech.management.commands.download_vosk_model import language_of
 
 NAME = "vosk-model-small-xx-0.1"
 

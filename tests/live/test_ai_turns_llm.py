@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from interviewer import evaluation
 from interviews.models import Conversation, InterviewSession, SessionEvent
-from pipeline import evaluation, interview
-from pipeline.frames import Turn
+from live import ai_turns
+from live.frames import Turn
 from tests.fakes.interview import LONG_ANSWER, Listener, deltas, of_type, question_ids
 from tests.fakes.openai_server import Reply
 
@@ -39,7 +40,7 @@ async def test_whole_interview_plays_out(fake_llm, planned_session):
             "Tell me about yourself."
         )
     )
-    greeting = await interview.initialize(sid)
+    greeting = await ai_turns.initialize(sid)
     got = await listener.drain()
     assert greeting.source == "llm"
     assert greeting.text.startswith("Hello Jane Smith")
@@ -53,29 +54,29 @@ async def test_whole_interview_plays_out(fake_llm, planned_session):
 
     # A thin answer gets one follow-up on the same question.
     fake_llm.script(Reply("Could you walk me through one project you built yourself?"))
-    follow = await interview.respond(sid, Turn(text="I write code."))
+    follow = await ai_turns.respond(sid, Turn(text="I write code."))
     assert "follow-up question" in instruction(fake_llm.requests[-1])
     assert follow.question_id == q1
     assert follow.text == "Could you walk me through one project you built yourself?"
 
     # A full answer moves on to the next planned question.
     fake_llm.script(Reply("Thank you for that. What are your strengths?"))
-    second = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    second = await ai_turns.respond(sid, Turn(text=LONG_ANSWER))
     assert '"What are your strengths?"' in instruction(fake_llm.requests[-1])
     assert second.question_id == q2
     # The candidate's answer reaches the model as a user message, never as instructions.
     assert fake_llm.requests[-1].messages[-1] == {"role": "user", "content": LONG_ANSWER}
 
     # An observer's suggestion is asked next, in the interviewer's words.
-    await interview.add_suggestion(sid, "Ask how they handle code review feedback", "John Doe")
+    await ai_turns.add_suggestion(sid, "Ask how they handle code review feedback", "John Doe")
     fake_llm.script(Reply("I'd like to hear more: how do you handle feedback in code review?"))
-    suggested = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    suggested = await ai_turns.respond(sid, Turn(text=LONG_ANSWER))
     assert "Ask how they handle code review feedback" in instruction(fake_llm.requests[-1])
     assert suggested.question_id == q2
     assert suggested.text.startswith("I'd like to hear more")
 
     fake_llm.script(Reply("Thanks. How would you find the cause of a memory leak in a service?"))
-    third = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    third = await ai_turns.respond(sid, Turn(text=LONG_ANSWER))
     assert third.question_id == q3
 
     # The time budget runs out: the next reply wraps up instead of asking more.
@@ -100,7 +101,7 @@ async def test_whole_interview_plays_out(fake_llm, planned_session):
             )
         ),
     )
-    closing = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    closing = await ai_turns.respond(sid, Turn(text=LONG_ANSWER))
     last_turn = [r for r in fake_llm.requests if r.body.get("stream")][-1]
     assert "The time for this interview is up" in instruction(last_turn)
     assert closing.closed and closing.question_id is None
@@ -159,19 +160,19 @@ async def test_whole_interview_plays_out(fake_llm, planned_session):
 async def test_suggestion_sent_while_a_reply_streams_is_asked_next(fake_llm, planned_session):
     sid = planned_session.session_id
     fake_llm.script(Reply("Hello Jane Smith. Tell me about yourself."))
-    await interview.initialize(sid)
+    await ai_turns.initialize(sid)
     fake_llm.script(
         Reply("Thank you. What are your strengths?", chunk_delay_s=0.05),
         Reply("Let me ask: what was your biggest mistake?"),
     )
-    reply = asyncio.create_task(interview.respond(sid, Turn(text=LONG_ANSWER)))
+    reply = asyncio.create_task(ai_turns.respond(sid, Turn(text=LONG_ANSWER)))
     await asyncio.sleep(0.1)
     assert not reply.done()
-    await interview.add_suggestion(sid, "Ask about their biggest mistake", "John Doe")
+    await ai_turns.add_suggestion(sid, "Ask about their biggest mistake", "John Doe")
     await reply
     await planned_session.arefresh_from_db()
     assert planned_session.ai_state["suggestions"] == ["Ask about their biggest mistake"]
-    following = await interview.respond(sid, Turn(text=LONG_ANSWER))
+    following = await ai_turns.respond(sid, Turn(text=LONG_ANSWER))
     assert "Ask about their biggest mistake" in instruction(fake_llm.requests[-1])
     assert following.text == "Let me ask: what was your biggest mistake?"
     await planned_session.arefresh_from_db()

@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from interviews.exceptions import InvalidInput, PayloadTooLarge
-from pipeline import audio
-from pipeline.frames import AudioChunk
+from speech import audio
+from speech.frames import AudioChunk
 from tests.audio_fixtures import KOREAN_SHORT, frames, speak, write_wav
 
 

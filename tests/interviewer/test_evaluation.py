@@ -12,10 +12,11 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.test import override_settings
 
+from interviewer import evaluation
 from interviews import services
 from interviews.models import Conversation, InterviewSession, SessionEvent
-from pipeline import evaluation, interview
-from pipeline.frames import Turn
+from live import ai_turns
+from live.frames import Turn
 from tests.fakes.interview import LONG_ANSWER, question_ids
 from tests.fakes.openai_server import Fault, Reply
 
@@ -33,11 +34,11 @@ FILLER = "Um, uh, you know, I would, um, like, uh, look at it, you know, um, bas
 def _answer_all(session, answers: list[str], *, close: bool = True) -> None:
     """Play the interview through the scripted interviewer (sync, for REST tests)."""
     sid = session.session_id
-    async_to_sync(interview.initialize)(sid)
+    async_to_sync(ai_turns.initialize)(sid)
     for text in answers:
-        async_to_sync(interview.respond)(sid, Turn(text=text))
+        async_to_sync(ai_turns.respond)(sid, Turn(text=text))
     if close:
-        async_to_sync(interview.end)(sid, "ended by test")
+        async_to_sync(ai_turns.end)(sid, "ended by test")
 
 
 def _eval_reply(ids: list[int], **extra) -> Reply:
@@ -109,11 +110,11 @@ def test_unreached_questions_are_named_as_a_concern(no_llm, planned_session):
 async def _closed_with_llm(server, session, eval_replies) -> dict:
     sid = session.session_id
     server.script(Reply("Hello Jane Smith. Tell me about yourself."))
-    await interview.initialize(sid)
+    await ai_turns.initialize(sid)
     server.script(Reply("Thank you. What are your strengths?"))
-    await interview.respond(sid, Turn(text=LONG_ANSWER))
+    await ai_turns.respond(sid, Turn(text=LONG_ANSWER))
     server.script(Reply("Thank you for your time, Jane."), *eval_replies)
-    await interview.end(sid, "ended by test")
+    await ai_turns.end(sid, "ended by test")
     await evaluation.await_pending(sid)
     await session.arefresh_from_db()
     return session.evaluation
@@ -173,14 +174,14 @@ async def test_closing_words_do_not_wait_for_the_evaluation(fake_llm, planned_se
     q1, q2, _ = await question_ids(planned_session)
     sid = planned_session.session_id
     fake_llm.script(Reply("Hello Jane Smith. Tell me about yourself."))
-    await interview.initialize(sid)
+    await ai_turns.initialize(sid)
     fake_llm.script(Reply("Thank you. What are your strengths?"))
-    await interview.respond(sid, Turn(text=LONG_ANSWER))
+    await ai_turns.respond(sid, Turn(text=LONG_ANSWER))
     eval_delay_s = 2.0
     slow_eval = Reply(_eval_reply([q1, q2]).text, delay_s=eval_delay_s)
     fake_llm.script(Reply("Thank you for your time, Jane."), slow_eval)
     started = time.perf_counter()
-    closing = await interview.end(sid, "ended by test")
+    closing = await ai_turns.end(sid, "ended by test")
     assert time.perf_counter() - started < eval_delay_s
     assert closing.text == "Thank you for your time, Jane."
     await planned_session.arefresh_from_db()

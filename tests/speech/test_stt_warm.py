@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline import stt
-from pipeline.frames import AudioChunk, Final
+from speech import stt
+from speech.frames import AudioChunk, Final
 from tests.audio_fixtures import KOREAN_SHORT, frames, silence, speak
 
 LEAD_IN_S = 0.5

@@ -29,8 +29,8 @@ from django.conf import settings
 from django.test import override_settings
 
 from interviews.exceptions import InvalidInput, ServerBusy, SpeechUnavailable
-from pipeline import stt
-from pipeline.frames import AudioChunk, Final, Partial
+from speech import stt
+from speech.frames import AudioChunk, Final, Partial
 from tests.audio_fixtures import KOREAN_ANSWER, KOREAN_SHORT, frames, silence, speak
 
 pytestmark = pytest.mark.speech

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from pipeline.llm import (
+from interviewer.llm import (
     Move,
     MoveKind,
     Plan,
