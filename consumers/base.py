@@ -12,7 +12,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from interviews import events, selectors
+from interviews import events, selectors, wire
 from interviews.exceptions import DomainError, NotFound
 from interviews.models import InterviewSession
 from live import presence
@@ -33,8 +33,13 @@ def load_session(raw: str) -> InterviewSession | None:
 class EventSocket(AsyncWebsocketConsumer):
     """Relays `event.relay` group messages; answers ping; decodes JSON."""
 
-    allowed_types: set[str] = {"ping"}
+    sender: wire.Sender = wire.Sender.LOBBY
     session: InterviewSession | None = None
+
+    @classmethod
+    def accepted_types(cls) -> frozenset[wire.ClientType]:
+        """The client messages this socket takes: the registry's, for its sender."""
+        return wire.client_types(cls.sender)
 
     async def connect(self) -> None:
         # Accept first: a close before accept is an HTTP 403 and loses the code.
@@ -87,8 +92,9 @@ class EventSocket(AsyncWebsocketConsumer):
             if bytes_data is not None:
                 await self.on_binary(bytes_data)
                 return
-            message = protocol.decode(text_data, self.allowed_types)
-            await getattr(self, "on_" + message.type.replace(".", "_"))(message)
+            message = protocol.decode(text_data, self.accepted_types())
+            # Every accepted type has its handler (tests/consumers/test_handlers.py).
+            await getattr(self, wire.handler_name(message.type))(message)
         except DomainError as exc:
             await self.send_error(exc.code, exc.message)
 
@@ -98,7 +104,7 @@ class EventSocket(AsyncWebsocketConsumer):
         )
 
     async def on_ping(self, message: protocol.ClientMessage) -> None:
-        await self.send_event(events.ephemeral(self.session_label(), "pong"))
+        await self.send_event(events.ephemeral(self.session_label(), wire.EventType.PONG))
 
     def session_label(self) -> str | None:
         return str(self.session.session_id) if self.session else None
@@ -148,7 +154,9 @@ class SessionSocket(EventSocket):
         await self._announce(counts)
 
     async def _announce(self, counts: dict) -> None:
-        await events.abroadcast(events.ephemeral(self.session.session_id, "presence", **counts))
+        await events.abroadcast(
+            events.ephemeral(self.session.session_id, wire.EventType.PRESENCE, **counts)
+        )
 
     async def _heartbeat(self) -> None:
         with contextlib.suppress(asyncio.CancelledError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from interviews import selectors
+from interviews import selectors, wire
 from interviews.models import InterviewSession
 from live import presence
 from live.models import LiveConnection
@@ -37,7 +37,7 @@ def candidate_group(session_uuid) -> str:
 
 class CandidateConsumer(SessionSocket):
     role = LiveConnection.Role.CANDIDATE
-    allowed_types = protocol.CANDIDATE_TYPES
+    sender = wire.Sender.CANDIDATE
     live: LiveSession | None = None
 
     async def authorise_for(self, session):
@@ -85,17 +85,17 @@ class CandidateConsumer(SessionSocket):
         )
 
     async def on_turn_end(self, message):
-        self.live.control("turn.end")
+        self.live.end_turn()
 
     async def on_turn_hold(self, message):
-        self.live.control("turn.hold")
+        self.live.hold_turn()
 
     async def on_answer_text(self, message):
         text = protocol.text_field(message, "text", max_chars=settings.RT.answer_max_chars)
-        self.live.control("answer.text", text)
+        self.live.answer_text(text)
 
     async def on_interview_start(self, message):
         self.live.start_interview()
 
     async def on_interview_end(self, message):
-        self.live.control("interview.end")
+        self.live.end_interview()

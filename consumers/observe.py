@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 
-from interviews import events, services
+from interviews import events, services, wire
 from live import ai_turns
 from live.models import LiveConnection
 
@@ -21,7 +21,7 @@ def staff_refusal(user) -> int | None:
 
 class ObserverConsumer(SessionSocket):
     role = LiveConnection.Role.OBSERVER
-    allowed_types = protocol.OBSERVER_TYPES
+    sender = wire.Sender.OBSERVER
     include_observer_events = True
 
     async def authorise_for(self, session):
@@ -49,7 +49,7 @@ class ObserverConsumer(SessionSocket):
         ref_seq = protocol.optional_int(message, "ref_seq")
         await database_sync_to_async(services.add_observer_event)(
             session=self.session,
-            type_="observer.note",
+            type_=wire.EventType.OBSERVER_NOTE,
             text=text,
             author=self.author(),
             ref_seq=ref_seq,

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from interviews.events import iso
 from interviews.exceptions import DomainError
+from interviews.wire import ClientType, EventType
 
 # Close codes (4401/4403/4404 are the contract's; 4409 is ours, see docs/protocol.md).
 CLOSE_BAD_TOKEN = 4401
@@ -23,17 +24,6 @@ CLOSE_UNKNOWN_SESSION = 4404
 CLOSE_REPLACED = 4409
 CLOSE_TRY_AGAIN_LATER = 1013
 
-CANDIDATE_TYPES = {
-    "audio.config",
-    "turn.end",
-    "turn.hold",
-    "answer.text",
-    "interview.start",
-    "interview.end",
-    "resume",
-    "ping",
-}
-OBSERVER_TYPES = {"observer.note", "observer.suggest", "resume", "ping"}
 OBSERVER_TEXT_MAX = 2000
 
 
@@ -43,11 +33,11 @@ class ProtocolError(DomainError):
 
 @dataclass(frozen=True)
 class ClientMessage:
-    type: str
+    type: ClientType
     fields: dict[str, Any]
 
 
-def decode(text: str | None, allowed: set[str]) -> ClientMessage:
+def decode(text: str | None, allowed: frozenset[ClientType]) -> ClientMessage:
     try:
         data = json.loads(text or "")
     except (json.JSONDecodeError, TypeError) as exc:
@@ -60,7 +50,7 @@ def decode(text: str | None, allowed: set[str]) -> ClientMessage:
             f"Unknown message type {kind!r}; expected one of {sorted(allowed)}.",
             code="unknown_type",
         )
-    return ClientMessage(kind, data)
+    return ClientMessage(ClientType(kind), data)
 
 
 def int_field(
@@ -97,7 +87,7 @@ def optional_int(msg: ClientMessage, name: str) -> int | None:
 
 def error_event(session_id: str | None, code: str, message: str) -> dict[str, Any]:
     return {
-        "type": "error",
+        "type": EventType.ERROR,
         "session_id": session_id,
         "ts": iso(timezone.now()),
         "code": code,

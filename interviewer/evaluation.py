@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from interviews import events, selectors, services
 from interviews.models import Conversation, InterviewSession, SessionEvent
+from interviews.wire import EventType
 
 from . import llm
 
@@ -174,7 +175,9 @@ def collect_facts(session: InterviewSession) -> Facts:
         (target.turns if target else other).append(turn)
     notes = [
         {"seq": e.seq, **e.payload}
-        for e in SessionEvent.objects.filter(session=session, type="observer.note").order_by("seq")
+        for e in SessionEvent.objects.filter(
+            session=session, type=EventType.OBSERVER_NOTE
+        ).order_by("seq")
     ]
     return Facts(
         session_id=str(session.session_id),
@@ -425,9 +428,8 @@ def _save(session: InterviewSession, evaluation: dict[str, Any]) -> None:
 def _warn(session: InterviewSession, code: str, message: str) -> None:
     services.record_event(
         session=session,
-        type_="observer.warning",
+        type_=EventType.OBSERVER_WARNING,
         payload={"code": code, "message": message},
-        audience=SessionEvent.Audience.OBSERVERS,
     )
 
 

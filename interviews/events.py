@@ -20,6 +20,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from .models import SessionEvent
+from .wire import SERVER_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ def groups_for(session_uuid: uuid.UUID | str, audience: str, type_: str) -> list
         groups = [observers_group(session_uuid)]
     else:
         groups = [session_group(session_uuid)]
-    if type_ == "session.state":
+    spec = SERVER_EVENTS.get(type_)
+    if spec is not None and spec.lobby:
         groups.append(LOBBY_GROUP)
     return groups
 

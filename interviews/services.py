@@ -26,6 +26,7 @@ from .models import (
     Student,
     new_join_token,
 )
+from .wire import SERVER_EVENTS, Audience, EventType
 
 Status = InterviewSession.Status
 
@@ -171,7 +172,7 @@ def transition_session(*, session: InterviewSession, action: str) -> InterviewSe
     _record_state(locked)
     # interview.ended is said once: by the AI's closing words, or here if the AI never closed.
     if target != Status.IN_PROGRESS and not (locked.ai_state or {}).get("closed"):
-        record_event(session=locked, type_="interview.ended", payload={"reason": action})
+        record_event(session=locked, type_=EventType.INTERVIEW_ENDED, payload={"reason": action})
     session.refresh_from_db()
     return session
 
@@ -204,7 +205,7 @@ def announce_session(*, session: InterviewSession) -> SessionEvent:
 def _record_state(session: InterviewSession) -> SessionEvent:
     return record_event(
         session=session,
-        type_="session.state",
+        type_=EventType.SESSION_STATE,
         payload={
             "status": session.status,
             "started_at": events.iso(session.started_at),
@@ -304,11 +305,19 @@ def copy_questions_from_bank(
 def record_event(
     *,
     session: InterviewSession,
-    type_: str,
+    type_: EventType,
     payload: dict[str, Any],
-    audience: str = SessionEvent.Audience.ALL,
 ) -> SessionEvent:
-    """Persist an event with the session's next seq; broadcast on commit."""
+    """Persist an event with the session's next seq; broadcast on commit to the
+    audience the wire registry declares for its type."""
+    spec = SERVER_EVENTS[type_]
+    if not spec.persisted:
+        raise ValueError(f"{type_} is not a persisted event type")
+    audience = (
+        SessionEvent.Audience.OBSERVERS
+        if spec.audience is Audience.OBSERVERS
+        else SessionEvent.Audience.ALL
+    )
     # The UPDATE takes the row's write lock, so concurrent writers get distinct seqs.
     InterviewSession.objects.filter(pk=session.pk).update(last_seq=F("last_seq") + 1)
     seq = InterviewSession.objects.values_list("last_seq", flat=True).get(pk=session.pk)
@@ -345,7 +354,11 @@ def add_conversation(
     conversation.save()
     event = record_event(
         session=session,
-        type_="turn.committed" if speaker == Conversation.Speaker.STUDENT else "ai.message",
+        type_=(
+            EventType.TURN_COMMITTED
+            if speaker == Conversation.Speaker.STUDENT
+            else EventType.AI_MESSAGE
+        ),
         payload={
             "conversation_id": conversation.pk,
             "speaker": speaker,
@@ -360,11 +373,15 @@ def add_conversation(
 
 @transaction.atomic
 def add_observer_event(
-    *, session: InterviewSession, type_: str, text: str, author: str, ref_seq: int | None = None
+    *,
+    session: InterviewSession,
+    type_: EventType,
+    text: str,
+    author: str,
+    ref_seq: int | None = None,
 ) -> SessionEvent:
+    """An observer's note or suggestion (observers only, kept for the report)."""
     payload: dict[str, Any] = {"text": text, "author": author}
-    if type_ == "observer.note":
+    if type_ == EventType.OBSERVER_NOTE:
         payload["ref_seq"] = ref_seq
-    return record_event(
-        session=session, type_=type_, payload=payload, audience=SessionEvent.Audience.OBSERVERS
-    )
+    return record_event(session=session, type_=type_, payload=payload)

@@ -39,6 +39,7 @@ from interviewer.llm import get_interviewer as _get_interviewer
 from interviews import events, selectors, services
 from interviews.exceptions import InvalidTransition
 from interviews.models import Conversation, InterviewSession, SessionEvent
+from interviews.wire import EventType
 
 from .frames import Turn
 
@@ -156,9 +157,8 @@ def _commit_ai(
         for warning in slog.warnings:
             services.record_event(
                 session=session,
-                type_="observer.warning",
+                type_=EventType.OBSERVER_WARNING,
                 payload=warning,
-                audience=SessionEvent.Audience.OBSERVERS,
             )
         question = session.questions.filter(pk=move.question.id).first() if move.question else None
         conversation = services.add_conversation(
@@ -167,15 +167,14 @@ def _commit_ai(
         services.save_ai_state(session=session, state=state.dump())
         if move.kind is MoveKind.CLOSING:
             services.record_event(
-                session=session, type_="interview.ended", payload={"reason": move.reason}
+                session=session, type_=EventType.INTERVIEW_ENDED, payload={"reason": move.reason}
             )
         if metrics is not None:
             # Persisted (observers only) so the latency chart and the report keep it.
             services.record_event(
                 session=session,
-                type_="metrics.turn",
+                type_=EventType.METRICS_TURN,
                 payload=metrics,
-                audience=SessionEvent.Audience.OBSERVERS,
             )
     return conversation
 
@@ -191,7 +190,7 @@ async def _speak(loaded: Loaded, answer: str | None, move: Move) -> tuple[str, d
         if first_token_ms is None:
             first_token_ms = (time.perf_counter() - started) * 1000
         parts.append(chunk)
-        await events.abroadcast(events.ephemeral(sid, "ai.delta", text=chunk))
+        await events.abroadcast(events.ephemeral(sid, EventType.AI_DELTA, text=chunk))
     total_ms = (time.perf_counter() - started) * 1000
     timing = {
         "llm_first_token_ms": round(first_token_ms or total_ms, 1),
@@ -308,7 +307,7 @@ async def add_suggestion(session_uuid, text: str, author: str) -> SessionEvent:
             state.suggestions.append(text)
             services.save_ai_state(session=session, state=state.dump())
             return services.add_observer_event(
-                session=session, type_="observer.suggest", text=text, author=author
+                session=session, type_=EventType.OBSERVER_SUGGEST, text=text, author=author
             )
 
     return await write()

@@ -1,10 +1,27 @@
-"""Typed frames of the live session: what turn taking hands the AI turn loop."""
+"""Typed frames of the live session (after pipecat's frames).
+
+The candidate's socket hands the session control frames (EndTurn, HoldTurn,
+TypedAnswer, EndInterview) in arrival order with the audio; turn taking hands
+the AI turn loop a committed Turn.
+"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
+from interviews.wire import ClientType
 from speech.frames import Final, Word
+
+
+class EndedBy(enum.StrEnum):
+    """What ended a turn (stored in the answer's speech facts)."""
+
+    SILENCE = "silence"  # the silence rule (live/turns.py)
+    TURN_END = ClientType.TURN_END.value
+    TEXT = "text"  # a typed answer
+    INTERVIEW_END = ClientType.INTERVIEW_END.value
+    UPLOAD = "upload"  # REST voice_to_text with a session
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,7 +30,7 @@ class Turn:
 
     text: str
     finals: tuple[Final, ...] = ()
-    ended_by: str = "text"  # "silence" | "turn.end" | "text" | "interview.end"
+    ended_by: EndedBy = EndedBy.TEXT
     audio_pcm: bytes = b""
     sample_rate: int = 16000
     stt_final_ms: float | None = None
@@ -35,3 +52,38 @@ class Turn:
             "words": [w.as_dict() for w in self.words],
             "ended_by": self.ended_by,
         }
+
+
+# --- control frames: the candidate's socket -> the session's input task --------
+
+
+@dataclass(frozen=True, slots=True)
+class EndTurn:
+    """`turn.end`: the answer is finished."""
+
+    received: float
+
+
+@dataclass(frozen=True, slots=True)
+class HoldTurn:
+    """`turn.hold`: no silence ends this turn until speech resumes."""
+
+    received: float
+
+
+@dataclass(frozen=True, slots=True)
+class TypedAnswer:
+    """`answer.text`: a typed answer; it joins the spoken part and ends the turn."""
+
+    text: str
+    received: float
+
+
+@dataclass(frozen=True, slots=True)
+class EndInterview:
+    """`interview.end`: keep the answer in progress, then close the interview."""
+
+    received: float
+
+
+Control = EndTurn | HoldTurn | TypedAnswer | EndInterview

@@ -2,9 +2,9 @@
 
 The candidate's connection owns a LiveSession. Two tasks run per session:
 
-- the *input* task takes audio chunks and controls (turn.end, turn.hold,
-  answer.text, ai_turns.end) in arrival order, feeds the recogniser,
-  publishes partials (coalesced) and finals, and commits turns;
+- the *input* task takes audio chunks and control frames (live/frames.py) in
+  arrival order, feeds the recogniser, asks the TurnTaker what the result
+  means, publishes partials (coalesced) and finals, and commits turns;
 - the *AI* task takes committed turns one at a time and runs the interviewer,
   so speech that arrives while a reply streams is kept and becomes the next
   turn.
@@ -29,14 +29,17 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from interviews import events, selectors, services
-from interviews.exceptions import DomainError, InvalidInput
+from interviews.exceptions import DomainError
 from interviews.models import Conversation, InterviewSession
+from interviews.wire import EventType
 from speech import audio, stt
 from speech.frames import AudioChunk, Final, Partial, Voice
 
 from . import ai_turns
-from .frames import Turn
-from .turns import MIN_VOICED_S, TurnTaker
+from .frames import Control, EndedBy, EndInterview, EndTurn, HoldTurn, Turn, TypedAnswer
+from .partials import PartialCoalescer
+from .recorder import TurnRecorder, wav_file
+from .turns import Decision, Flushed, Heard, Held, TurnTaker
 
 log = logging.getLogger(__name__)
 
@@ -48,59 +51,9 @@ class AudioOverflow(DomainError):
 
 
 @dataclass(frozen=True)
-class _Control:
-    kind: str  # "turn.end" | "turn.hold" | "answer.text" | "interview.end"
-    text: str = ""
-    received: float = 0.0
-
-
-@dataclass(frozen=True)
 class _Audio:
     chunk: AudioChunk
     received: float
-
-
-class PartialCoalescer:
-    """At most one partial per `interval_s`, never the same text twice."""
-
-    def __init__(self, interval_s: float, publish: Callable[[str, float], Awaitable[None]]) -> None:
-        self.interval_s = interval_s
-        self.publish = publish
-        self.last_text = ""
-        self.last_at = 0.0
-        self.pending: tuple[str, float] | None = None
-        self.timer: asyncio.Task | None = None
-
-    async def offer(self, text: str, audio_s: float) -> None:
-        """`audio_s`: the stream time the hypothesis covers (for lag measurements)."""
-        if text == self.last_text:
-            self.pending = None
-            return
-        self.pending = (text, audio_s)
-        wait = self.last_at + self.interval_s - time.monotonic()
-        if wait <= 0:
-            await self._flush()
-        elif self.timer is None or self.timer.done():
-            self.timer = asyncio.create_task(self._flush_later(wait))
-
-    async def _flush_later(self, wait: float) -> None:
-        await asyncio.sleep(wait)
-        await self._flush()
-
-    async def _flush(self) -> None:
-        if self.pending is None:
-            return
-        (text, audio_s), self.pending = self.pending, None
-        self.last_text, self.last_at = text, time.monotonic()
-        await self.publish(text, audio_s)
-
-    def reset(self) -> None:
-        """A final replaced the hypothesis: drop what is pending, start afresh."""
-        self.pending = None
-        self.last_text = ""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
 
 
 class LiveSession:
@@ -114,10 +67,10 @@ class LiveSession:
         self.on_error = on_error
         self.sample_rate = 16000
         self.max_queued = rt.audio_max_queued_frames
-        self.keep_audio = rt.save_turn_audio
         self.turns = TurnTaker(silence_s=rt.turn_silence_s)
+        self.recorder = TurnRecorder(keep=rt.save_turn_audio)
         self.partials = PartialCoalescer(rt.partial_interval_s, self._publish_partial)
-        self.inputs: asyncio.Queue[_Audio | _Control] = asyncio.Queue()
+        self.inputs: asyncio.Queue[_Audio | Control] = asyncio.Queue()
         self.ai_jobs: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
         self.queued_audio = 0
         self.stream: stt.SpeechStream | None = None
@@ -149,9 +102,21 @@ class LiveSession:
         self.queued_audio += 1
         self.inputs.put_nowait(_Audio(AudioChunk(pcm, self.sample_rate), time.perf_counter()))
 
-    def control(self, kind: str, text: str = "") -> None:
-        self.inputs.put_nowait(_Control(kind, text, time.perf_counter()))
-        if kind != "turn.hold" and self.stream is not None:
+    def end_turn(self) -> None:
+        self._control(EndTurn(time.perf_counter()))
+
+    def hold_turn(self) -> None:
+        self._control(HoldTurn(time.perf_counter()))
+
+    def answer_text(self, text: str) -> None:
+        self._control(TypedAnswer(text, time.perf_counter()))
+
+    def end_interview(self) -> None:
+        self._control(EndInterview(time.perf_counter()))
+
+    def _control(self, frame: Control) -> None:
+        self.inputs.put_nowait(frame)
+        if not isinstance(frame, HoldTurn) and self.stream is not None:
             self.stream.hurry()  # the last frame's batch should not delay the turn's end
 
     def start_interview(self) -> None:
@@ -198,54 +163,55 @@ class LiveSession:
         # measure_voice): the first frame back is its Voice.
         frames = await stream.accept(chunk)
         voiced = frames[0].voiced_s if frames and isinstance(frames[0], Voice) else 0.0
-        self.turns.on_audio(
-            chunk.pcm, chunk.sample_rate, voiced, stream.audio_time_s, self.keep_audio
+        self.recorder.add(chunk.pcm, chunk.sample_rate)
+        heard = Heard(
+            end_s=stream.audio_time_s,
+            voiced_s=voiced,
+            results=tuple(f for f in frames if not isinstance(f, Voice)),
+            last_word_end_s=stream.last_word_end_s,
         )
-        for frame in frames:
-            if not isinstance(frame, Voice):
-                await self._on_frame(frame, item.received)
-        self.turns.on_words(stream.last_word_end_s)
-        if self.turns.silence_elapsed(stream.audio_time_s):
-            await self._commit("silence", item.received)
+        decision = self.turns.feed(heard)
+        await self._show(decision, item.received)
+        if decision.end_turn:
+            await self._commit(EndedBy.SILENCE, item.received)
 
-    async def _on_frame(self, frame: Partial | Final, received: float) -> None:
-        if self.turns.voiced_s < MIN_VOICED_S:
-            return  # nothing voiced yet in this turn: noise, not speech
-        if isinstance(frame, Partial):
-            await self.partials.offer(frame.text, self.stream.audio_time_s)
-        elif frame.text.strip():
-            self.partials.reset()
-            self.turns.on_final(frame)
-            self.last_final_ms = (time.perf_counter() - received) * 1000
-            await _record_final(self.session, frame)
+    async def _show(self, decision: Decision, received: float) -> None:
+        for result in decision.show:
+            if isinstance(result, Partial):
+                await self.partials.offer(result.text, self.stream.audio_time_s)
+            else:
+                self.partials.reset()
+                self.last_final_ms = (time.perf_counter() - received) * 1000
+                await _record_final(self.session, result)
 
-    async def _on_control(self, item: _Control) -> None:
-        if item.kind == "turn.hold":
-            self.turns.hold(self.stream.audio_time_s if self.stream else 0.0)
-        elif item.kind == "turn.end":
-            await self._commit("turn.end", item.received)
-        elif item.kind == "answer.text":
-            await self._commit("text", item.received, typed=item.text)
-        elif item.kind == "interview.end":
-            await self._commit("interview.end", item.received, reply=False)
-            self.ai_jobs.put_nowait(
-                lambda: ai_turns.finish(self.session_uuid, "ended by candidate")
-            )
+    async def _on_control(self, item: Control) -> None:
+        match item:
+            case HoldTurn():
+                self.turns.feed(Held(self.stream.audio_time_s if self.stream else 0.0))
+            case EndTurn():
+                await self._commit(EndedBy.TURN_END, item.received)
+            case TypedAnswer():
+                await self._commit(EndedBy.TEXT, item.received, typed=item.text)
+            case EndInterview():
+                await self._commit(EndedBy.INTERVIEW_END, item.received, reply=False)
+                self.ai_jobs.put_nowait(
+                    lambda: ai_turns.finish(self.session_uuid, "ended by candidate")
+                )
 
     async def _commit(
-        self, ended_by: str, received: float, typed: str = "", reply: bool = True
+        self, ended_by: EndedBy, received: float, typed: str = "", reply: bool = True
     ) -> None:
         """Close the current turn and hand it to the AI task (or just record it)."""
         if self.stream is not None:
             # Flush even with no partial words yet: short answers often have none.
             final = await self.stream.finish_utterance()
-            if final is not None:
-                await self._on_frame(final, received)
+            await self._show(self.turns.feed(Flushed(final)), received)
         self.partials.reset()
-        heard = self.turns.has_words or bool(self.turns.finals)
+        heard = self.turns.heard
         spoken = self.turns.take(ended_by, self.last_final_ms)
+        pcm, sample_rate = self.recorder.take()
         self.last_final_ms = None  # the next turn measures its own
-        turn = _merge(spoken, typed, ended_by)
+        turn = _merge(spoken, typed, ended_by, pcm, sample_rate)
         if turn is None:
             if heard:
                 log.info("turn dropped", extra={**self._log, "reason": "no voiced speech"})
@@ -270,10 +236,8 @@ class LiveSession:
             await _record_unanswered(self.session_uuid, turn, wav)
 
     def _wav(self, turn: Turn) -> ContentFile | None:
-        if not self.keep_audio or not turn.audio_pcm:
-            return None
         name = f"turn-{self.session_uuid.hex[:12]}-{self.turn_count}.wav"
-        return ContentFile(audio.wav_bytes(turn.audio_pcm, turn.sample_rate), name=name)
+        return wav_file(turn.audio_pcm, turn.sample_rate, name)
 
     def _open_speech(self) -> asyncio.Task:
         if self.opening is None:
@@ -298,7 +262,10 @@ class LiveSession:
     async def _publish_partial(self, text: str, audio_s: float) -> None:
         await events.abroadcast(
             events.ephemeral(
-                self.session_uuid, "transcript.partial", text=text, audio_s=round(audio_s, 3)
+                self.session_uuid,
+                EventType.TRANSCRIPT_PARTIAL,
+                text=text,
+                audio_s=round(audio_s, 3),
             )
         )
 
@@ -316,18 +283,19 @@ class LiveSession:
                 await self.on_error("internal_error", "The interviewer could not answer this turn.")
 
 
-def _merge(spoken: Turn | None, typed: str, ended_by: str) -> Turn | None:
+def _merge(
+    spoken: Turn | None, typed: str, ended_by: EndedBy, pcm: bytes, sample_rate: int
+) -> Turn | None:
+    """The committed turn: the spoken part (with its audio) and the typed part."""
     typed = typed.strip()
-    if not typed:
-        return spoken
     if spoken is None:
-        return Turn(text=typed, ended_by=ended_by)
+        return Turn(text=typed, ended_by=ended_by) if typed else None
     return Turn(
-        text=f"{spoken.text} {typed}",
+        text=f"{spoken.text} {typed}" if typed else spoken.text,
         finals=spoken.finals,
         ended_by=ended_by,
-        audio_pcm=spoken.audio_pcm,
-        sample_rate=spoken.sample_rate,
+        audio_pcm=pcm,
+        sample_rate=sample_rate,
         stt_final_ms=spoken.stt_final_ms,
     )
 
@@ -336,7 +304,7 @@ def _merge(spoken: Turn | None, typed: str, ended_by: str) -> Turn | None:
 def _record_final(session: InterviewSession, final: Final) -> None:
     services.record_event(
         session=session,
-        type_="transcript.final",
+        type_=EventType.TRANSCRIPT_FINAL,
         payload={
             "text": final.text,
             "start_s": round(final.start_s, 3),
@@ -358,12 +326,3 @@ def _record_unanswered(session_uuid: uuid.UUID, turn: Turn, wav: ContentFile | N
         audio_file=wav,
         speech={**turn.speech_facts(), "ended_by": turn.ended_by, "unanswered": True},
     )
-
-
-def validate_answer_text(text: object) -> str:
-    limit = settings.RT.answer_max_chars
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("`text` must be a non-empty string.", code="bad_field")
-    if len(text) > limit:
-        raise InvalidInput(f"`text` is longer than {limit} characters.", code="bad_field")
-    return text

@@ -557,8 +557,8 @@ class _Report:
             [self.p(f"<b>{h}</b>", "cell") for h in ("Time", "Kind", "Author", "Note")]
         ]
         for note in self.data.notes:
-            kind = "Suggested follow-up" if note.kind == "observer.suggest" else "Note"
-            if note.kind != "observer.suggest" and note.ref_seq is not None:
+            kind = "Suggested follow-up" if note.is_suggestion else "Note"
+            if not note.is_suggestion and note.ref_seq is not None:
                 kind = f"Flag on turn {self.seq_link(note.ref_seq)}"
             when = self.elapsed(note.timestamp) if note.timestamp else ""
             cells.append(
@@ -595,7 +595,7 @@ class _Report:
             return out
         flags: dict[int, list[ObserverNote]] = defaultdict(list)
         for note in self.data.notes:
-            if note.kind != "observer.suggest" and note.ref_seq is not None:
+            if not note.is_suggestion and note.ref_seq is not None:
                 target = self.turn_anchor(note.ref_seq)
                 if target is not None:
                     flags[target].append(note)

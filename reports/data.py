@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from interviews.wire import EventType
+
 
 @dataclass(frozen=True)
 class PlannedQuestion:
@@ -43,11 +45,15 @@ class Turn:
 @dataclass(frozen=True)
 class ObserverNote:
     seq: int
-    kind: str  # "observer.note" | "observer.suggest"
+    kind: str  # EventType.OBSERVER_NOTE or EventType.OBSERVER_SUGGEST
     text: str
     author: str = ""
     ref_seq: int | None = None
     timestamp: datetime | None = None
+
+    @property
+    def is_suggestion(self) -> bool:
+        return self.kind == EventType.OBSERVER_SUGGEST
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from interviews.wire import ClientType
+
 from .data import ReportData, Turn, TurnMetrics
 
 ESTIMATED_WPM = 150.0
@@ -51,7 +53,10 @@ def unfinished_turns(turns: Sequence[Turn]) -> set[int]:
     for index, turn in enumerate(turns):
         if turn.speaker != "student":
             continue
-        if turn.speech.get("partial") is True or turn.speech.get("ended_by") == "interview.end":
+        if (
+            turn.speech.get("partial") is True
+            or turn.speech.get("ended_by") == ClientType.INTERVIEW_END
+        ):
             marked.add(index)
     if turns and turns[-1].speaker == "student":
         marked.add(len(turns) - 1)

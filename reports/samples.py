@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from interviews.wire import ClientType, EventType
+
 from .data import (
     EvaluatedQuestion,
     Evaluation,
@@ -138,13 +140,13 @@ def interview(
             text=last.text,
             timestamp=last.timestamp,
             question_id=last.question_id,
-            speech={**last.speech, "ended_by": "interview.end"},
+            speech={**last.speech, "ended_by": ClientType.INTERVIEW_END},
         )
     answers = [t for t in rows if t.speaker == "student"]
     notes = tuple(
         ObserverNote(
             seq=seq + k,
-            kind="observer.suggest" if k % 3 == 2 else "observer.note",
+            kind=EventType.OBSERVER_SUGGEST if k % 3 == 2 else EventType.OBSERVER_NOTE,
             text=rng.choice(
                 (
                     "Good structure, concrete numbers.",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from interviews.models import InterviewSession, SessionEvent
+from interviews.wire import EventType
 
-NOTE_TYPES = ("observer.note", "observer.suggest")
-METRICS_TYPE = "metrics.turn"
+NOTE_TYPES = (EventType.OBSERVER_NOTE, EventType.OBSERVER_SUGGEST)
+METRICS_TYPE = EventType.METRICS_TURN
 
 
 def report_events(session: InterviewSession) -> list[SessionEvent]:

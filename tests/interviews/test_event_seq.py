@@ -11,10 +11,13 @@ from django.db import connection, connections
 
 from interviews import services
 from interviews.models import InterviewSession, SessionEvent
+from interviews.wire import EventType
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.db_backend]
 
 THREADS = 6
+# Any persisted type will do; this one is observers-only and has free-form fields.
+TICK = EventType.OBSERVER_WARNING
 EVENTS_PER_THREAD = 15
 
 
@@ -49,7 +52,7 @@ def test_concurrent_record_event_gets_distinct_growing_seqs(session):
         target = InterviewSession.objects.get(pk=session.pk)
         return [
             services.record_event(
-                session=target, type_="test.tick", payload={"thread": index, "n": n}
+                session=target, type_=TICK, payload={"code": f"{index}.{n}", "message": ""}
             ).seq
             for n in range(EVENTS_PER_THREAD)
         ]
@@ -60,7 +63,7 @@ def test_concurrent_record_event_gets_distinct_growing_seqs(session):
     every = sorted(seq for seqs in per_thread for seq in seqs)
     total = THREADS * EVENTS_PER_THREAD
     assert every == list(range(first_seq + 1, first_seq + total + 1))  # distinct, no gaps
-    stored = SessionEvent.objects.filter(session=session, type="test.tick")
+    stored = SessionEvent.objects.filter(session=session, type=TICK)
     assert sorted(stored.values_list("seq", flat=True)) == every
     session.refresh_from_db()
     assert session.last_seq == first_seq + total

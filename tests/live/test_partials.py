@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from live.session import PartialCoalescer
+from live.partials import PartialCoalescer
 
 
 async def test_a_burst_of_hypotheses_is_thinned_to_the_interval_and_the_last_one_wins():

@@ -17,7 +17,7 @@ from django.test import override_settings
 from pypdf import PdfReader
 
 from interviews import services
-from interviews.models import InterviewReport, SessionEvent
+from interviews.models import InterviewReport
 from live import ai_turns
 from live.frames import Turn as AnswerTurn
 from reports import services as report_services
@@ -89,7 +89,6 @@ def interviewed(session):
             "words": 3,
             "speech_s": 2.0,
         },
-        audience=SessionEvent.Audience.OBSERVERS,
     )
     services.add_conversation(session=session, speaker="ai", message="Thank you, that is all.")
     services.transition_session(session=session, action="end")
