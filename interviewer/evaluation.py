@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from interview_rt import pools
 from interviews import events, selectors, services
 from interviews.models import Conversation, InterviewSession, SessionEvent
 from interviews.wire import EventType
@@ -469,20 +470,10 @@ async def on_close(session_uuid) -> None:
         schedule(session_uuid)
 
 
-# Background LLM evaluations: a small thread pool, each job with its own event
+# Background LLM evaluations: the "evaluation" pool, each job with its own event
 # loop, so a request-scoped loop (REST via async_to_sync) ending does not kill it.
-_executor: ThreadPoolExecutor | None = None
 _pending: dict[str, Future] = {}
 _pending_lock = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(
-            max_workers=max(1, settings.RT.evaluation_threads), thread_name_prefix="evaluation"
-        )
-    return _executor
 
 
 def _run_job(session_uuid: str) -> dict[str, Any]:
@@ -503,7 +494,7 @@ def schedule(session_uuid) -> Future:
         running = _pending.get(key)
         if running is not None and not running.done():
             return running
-        future = _pool().submit(_run_job, key)
+        future = pools.executor("evaluation").submit(_run_job, key)
         _pending[key] = future
     future.add_done_callback(lambda f: _forget(key, f))
     return future

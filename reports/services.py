@@ -8,9 +8,6 @@ ReportLab never blocks the event loop.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from interview_rt import pools
 from interviews import selectors as interview_selectors
 from interviews.models import Conversation, InterviewReport, InterviewSession, SessionEvent
 
@@ -148,19 +146,5 @@ def generate_report(*, session: InterviewSession) -> InterviewReport:
 async def agenerate_report(*, session: InterviewSession) -> InterviewReport:
     """generate_report for async callers: ReportLab runs in the report pool."""
     data = await database_sync_to_async(gather)(session)
-    pdf = await asyncio.get_running_loop().run_in_executor(report_pool(), build_pdf, data)
+    pdf = await pools.run("reports", build_pdf, data)
     return await database_sync_to_async(store_report)(session=session, pdf=pdf)
-
-
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def report_pool() -> ThreadPoolExecutor:
-    """The pool of settings.RT.report_threads workers (one per size in use)."""
-    size = max(1, int(settings.RT.report_threads))
-    with _pools_lock:
-        pool = _pools.get(size)
-        if pool is None:
-            pool = _pools[size] = ThreadPoolExecutor(size, thread_name_prefix="report")
-        return pool

@@ -5,14 +5,13 @@
   across turns): PCM in, Partial / Final out, with word times in stream time.
 * `transcribe_pcm` / `transcribe_upload` transcribe a whole recording.
 
-Every Vosk call runs in one thread pool (settings.RT.stt_threads threads),
-never on the event loop. docs/speech.md has the settings and figures.
+Every Vosk call runs in the "stt" pool (interview_rt/pools.py; settings.RT.stt_threads
+threads), never on the event loop. docs/speech.md has the settings and figures.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import importlib.util
 import json
 import logging
@@ -21,7 +20,7 @@ import threading
 import time
 import uuid
 import weakref
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import vosk
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from interview_rt import pools
 from interviews.exceptions import InvalidInput, PayloadTooLarge, ServerBusy, SpeechUnavailable
 
 from . import audio, batches, vad
@@ -172,41 +172,7 @@ class ModelRegistry:
 registry = ModelRegistry()
 
 
-# --- the thread pool and admission control ------------------------------------
-
-_pool: ThreadPoolExecutor | None = None
-_pool_threads = 1
-_pool_lock = threading.Lock()
-
-
-def _name_os_thread() -> None:
-    """Give a pool thread its Python name in the OS too (Linux), so `top -H`
-    and /proc/<pid>/task/*/comm show the decoder threads as stt_0, stt_1, ..."""
-    try:
-        libc = ctypes.CDLL(None)
-        libc.prctl(15, threading.current_thread().name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
-    except (OSError, AttributeError):
-        pass  # not Linux: the names are cosmetic
-
-
-def executor() -> ThreadPoolExecutor:
-    """The pool every Vosk call runs in (size settings.RT.stt_threads, fixed at first use)."""
-    global _pool, _pool_threads
-    with _pool_lock:
-        if _pool is None:
-            _pool_threads = max(1, settings.RT.stt_threads)
-            _pool = ThreadPoolExecutor(
-                max_workers=_pool_threads,
-                thread_name_prefix="stt",
-                initializer=_name_os_thread,
-            )
-        return _pool
-
-
-def pool_threads() -> int:
-    """Threads of the pool (a batch of decode calls is split into this many groups)."""
-    executor()
-    return _pool_threads
+# --- admission control ----------------------------------------------------------
 
 
 class _Admission:
@@ -376,8 +342,7 @@ class SpeechStream:
             if reused is not None:
                 recognizer, base_s = reused
             else:
-                loop = asyncio.get_running_loop()
-                recognizer = await loop.run_in_executor(executor(), _new_recognizer, model, rate)
+                recognizer = await pools.run("stt", _new_recognizer, model, rate)
                 base_s = 0.0
         except BaseException:
             admission.release()
@@ -467,8 +432,8 @@ class SpeechStream:
         return batches.for_running_loop().run(
             id(self),
             call,
-            executor=executor(),
-            threads=pool_threads(),
+            executor=pools.executor("stt"),
+            threads=pools.size("stt"),
             window_s=settings.RT.stt_batch_window_s,
             urgent=urgent,
         )
@@ -480,7 +445,7 @@ class SpeechStream:
         self._closed = True
         self._release()
         # A decode may still be running in the pool: retire the recogniser after it.
-        flush = executor().submit(self._retire_recognizer)
+        flush = pools.executor("stt").submit(self._retire_recognizer)
         warm.returning(flush)
         await asyncio.wrap_future(flush)
 
@@ -601,10 +566,7 @@ async def transcribe_pcm(
     if len(pcm) % 2:
         raise InvalidInput("PCM must be whole 16-bit samples (odd length).", code=audio.BAD_AUDIO)
     model = await asyncio.to_thread(registry.model_for, language)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(
-        executor(), _transcribe_sync, model, bytes(pcm), rate, chunk_s
-    )
+    return await pools.run("stt", _transcribe_sync, model, bytes(pcm), rate, chunk_s)
 
 
 def transcribe_upload(upload, *, session_uuid=None) -> dict[str, Any]:
@@ -631,7 +593,7 @@ def transcribe_upload(upload, *, session_uuid=None) -> dict[str, Any]:
     model = registry.model_for(language)  # 503 before the work if there is none
     rate = rt.stt_sample_rate
     pcm = audio.decode_upload(upload, rate=rate, max_seconds=rt.upload_max_seconds)
-    result = executor().submit(_transcribe_sync, model, pcm, rate).result()
+    result = pools.executor("stt").submit(_transcribe_sync, model, pcm, rate).result()
 
     if session is not None and result["text"]:
         words = result["words"]

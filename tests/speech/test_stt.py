@@ -28,6 +28,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from interview_rt import pools
 from interviews.exceptions import InvalidInput, ServerBusy, SpeechUnavailable
 from speech import stt
 from speech.frames import AudioChunk, Final, Partial
@@ -339,7 +340,7 @@ async def test_decoding_runs_in_the_pool_and_the_event_loop_stays_free():
 
 
 async def test_calls_on_one_stream_run_in_order_and_streams_run_in_parallel():
-    if stt.executor()._max_workers < 2:
+    if pools.size("stt") < 2:
         pytest.skip("the STT pool has one thread (RT_STT_THREADS=1)")
     pcm = speak(KOREAN_ANSWER)
     chunks = frames(pcm)
@@ -478,6 +479,6 @@ def test_a_broken_model_folder_raises_speech_unavailable(tmp_path):
 )
 def test_decoder_threads_carry_their_name_in_the_os():
     """`top -H` and /proc show which threads decode speech."""
-    native_id = stt.executor().submit(threading.get_native_id).result()
+    native_id = pools.executor("stt").submit(threading.get_native_id).result()
     name = Path(f"/proc/self/task/{native_id}/comm").read_text().strip()
     assert name.startswith("stt_"), name

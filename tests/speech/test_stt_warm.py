@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from interview_rt import pools
 from speech import stt
 from speech.frames import AudioChunk, Final
 from tests.audio_fixtures import KOREAN_SHORT, frames, silence, speak
@@ -81,7 +82,7 @@ async def test_a_stream_opened_while_another_closes_gets_its_recogniser(settings
     # Busy decoder threads: the closing stream's flush waits in the queue.
     gate = threading.Event()
     for _ in range(settings.RT.stt_threads):
-        stt.executor().submit(gate.wait)
+        pools.executor("stt").submit(gate.wait)
     closing = asyncio.ensure_future(first.close())
     await asyncio.sleep(0)
     assert stt.warm.count() == 0
