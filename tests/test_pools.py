@@ -23,10 +23,11 @@ def test_each_pool_is_sized_by_its_setting_and_names_its_threads(name):
         assert [f.result() for f in [pool.submit(together.wait) for _ in range(3)]]
         assert pools.size(name) == 3
         assert pools.executor(name) is pool  # made once per size
-        thread_name = pool.submit(lambda: threading.current_thread().name).result()
+        thread_name, native = pool.submit(
+            lambda: (threading.current_thread().name, threading.get_native_id())
+        ).result()
         assert thread_name.startswith(f"{name}_")
         if Path("/proc/self/task").is_dir():
-            native = pool.submit(threading.get_native_id).result()
             assert Path(f"/proc/self/task/{native}/comm").read_text().strip() == thread_name
 
 
