@@ -2,6 +2,11 @@
 
     .venv/bin/python benchmarks/streams.py                 # starts its own daphne
     .venv/bin/python benchmarks/streams.py --streams 1,2,4,6 --paths interview,asr
+    .venv/bin/python benchmarks/streams.py --streams 4 --repeat 5 --against ../old-checkout
+
+With --against, a server of the other checkout (e.g. `git worktree add ../old
+<commit>` with a .venv beside it) runs beside this tree's; their runs are
+interleaved (old, new, new, old, ...) and the medians compared (new/old).
 
 For each N (each level run --repeat times, medians printed) it streams N
 candidates at once, each sending real-time paced 100 ms frames of espeak-ng
@@ -82,9 +87,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Server:
-    """A daphne process on a temp SQLite DB with N candidate sessions."""
+    """A daphne process on a temp SQLite DB with N candidate sessions, running
+    the code of the tree at `root` (this one unless --against names another)."""
 
-    def __init__(self, sessions: int) -> None:
+    def __init__(self, sessions: int, root: Path = ROOT) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="rt-bench-"))
         self.port = free_port()
         self.env = {
@@ -99,8 +105,8 @@ class Server:
             "SECRET_KEY": "benchmark",
             "LOG_LEVEL": "WARNING",
         }
-        py = str(ROOT / ".venv" / "bin" / "python")
-        subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=self.env, check=True)
+        py = str(root / ".venv" / "bin" / "python")
+        subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=root, env=self.env, check=True)
         script = (
             "import json;from interviews import services;"
             "from django.contrib.auth import get_user_model;"
@@ -116,7 +122,7 @@ class Server:
         )
         out = subprocess.run(
             [py, "manage.py", "shell", "-c", script],
-            cwd=ROOT,
+            cwd=root,
             env=self.env,
             check=True,
             capture_output=True,
@@ -125,14 +131,14 @@ class Server:
         self.data = json.loads(out.strip().splitlines()[-1])
         self.proc = subprocess.Popen(
             [
-                str(ROOT / ".venv" / "bin" / "daphne"),
+                str(root / ".venv" / "bin" / "daphne"),
                 "-b",
                 "127.0.0.1",
                 "-p",
                 str(self.port),
                 "interview_rt.asgi:application",
             ],
-            cwd=ROOT,
+            cwd=root,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=(self.dir / "daphne.log").open("wb"),
@@ -430,89 +436,122 @@ async def run_level(server: Server, path: str, n: int, answers: list[bytes]) -> 
     }
 
 
+KEYS = ("p50", "p95", "lag50", "eff", "raw", "ratio", "decode_share", "ratio_new", "ratio_paced")
+HEADER = (
+    " N  final p50  final p95  partial lag p50  audio s/CPU s  raw audio s/CPU s"
+    "  ratio to raw  decoding share  ratio to raw, new recognisers"
+    "  ratio to raw, paced  errors"
+)
+
+
+async def warm_up(server: Server, path: str, top: int, answers: list[bytes], raw: RawVosk) -> None:
+    """Not timed: 1, 2 and max(N) streams, each level twice (the first warms
+    its new recognisers, as the raw ceiling's are warm), the peak RSS taken on
+    the second. The steps between the peaks are the memory of the extra
+    streams, recognisers included, measured as RawVosk's is. From one to two
+    streams the server also starts decoding in its second thread (two decodes'
+    working memory at once); beyond two, each stream adds only its own."""
+    peaks = {}
+    for n in sorted({1, min(2, top), top}):
+        await run_level(server, path, n, answers)
+        reset_peak_rss(server.proc.pid)
+        await run_level(server, path, n, answers)
+        peaks[n] = peak_rss_mb(server.proc.pid)
+    print(
+        f"\n/ws/{path}/  server peak RSS: {peaks[1]:.0f} MB with one stream, "
+        f"{peaks[top]:.0f} MB with {top}: "
+        f"{per_extra_stream(peaks, top, 1):.1f} MB per extra stream "
+        f"(raw Vosk: {raw.recognizer_mb:.1f} MB); beyond the second: "
+        f"{per_extra_stream(peaks, top, 2):.1f} MB (raw Vosk: {raw.recognizer_mb_from_two:.1f} MB)"
+    )
+
+
+async def measured_run(
+    server: Server, path: str, n: int, answers: list[bytes], raw: RawVosk
+) -> dict:
+    # The ceiling is measured right before each server run, so both see the
+    # machine in the same state; the ratio is per pair.
+    raw_eff = raw.efficiency(n)
+    raw_new = raw.efficiency_new_recognizers(n)
+    raw_paced = raw.efficiency_paced(n)
+    run = await run_level(server, path, n, answers)
+    return {
+        **run,
+        "raw": raw_eff,
+        "ratio": run["eff"] / raw_eff,
+        "ratio_new": run["eff"] / raw_new,
+        "ratio_paced": run["eff"] / raw_paced,
+    }
+
+
+def print_row(n: int, runs: list[dict], label: str = "") -> dict:
+    r = {k: statistics.median(x[k] for x in runs) for k in KEYS}
+    errors = sorted({e for x in runs for e in x["errors"]})
+    print(
+        f"{n:2d}  {r['p50']:7.0f} ms {r['p95']:7.0f} ms  {r['lag50']:11.0f} ms"
+        f"  {r['eff']:13.2f}  {r['raw']:17.2f}  {r['ratio']:12.2f}"
+        f"  {r['decode_share']:13.0%}  {r['ratio_new']:29.2f}"
+        f"  {r['ratio_paced']:19.2f}"
+        f"  {','.join(errors) or '-'}{label}"
+    )
+    return r
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams", default="1,2,4,6")
     parser.add_argument("--paths", default="interview,asr")
     parser.add_argument("--repeat", type=int, default=3, help="runs per level; medians are printed")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout (e.g. a git worktree of an older commit, with .venv): "
+        "its server runs beside this tree's, the runs interleaved, and the medians "
+        "are compared",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.streams.split(",")]
     answers = answer_audio()
     raw = RawVosk(answers, max(levels))
-    rec_mb, rec_mb_2 = raw.recognizer_mb, raw.recognizer_mb_from_two
     print(
-        f"raw Vosk, peak RSS per extra concurrent stream: {rec_mb:.1f} MB "
-        f"({rec_mb_2:.1f} MB beyond the second)"
+        f"raw Vosk, peak RSS per extra concurrent stream: {raw.recognizer_mb:.1f} MB "
+        f"({raw.recognizer_mb_from_two:.1f} MB beyond the second)"
     )
+    roots = {"this": ROOT} if args.against is None else {"old": args.against.resolve(), "new": ROOT}
     for path in args.paths.split(","):
         top = max(levels)
-        server = Server(sessions=2 * (1 + 2 + top) + sum(levels) * args.repeat)
+        sessions = 2 * (1 + 2 + top) + sum(levels) * args.repeat
+        servers = {label: Server(sessions=sessions, root=root) for label, root in roots.items()}
         try:
-            # Warm-up, not timed: 1, 2 and max(N) streams, each level twice
-            # (the first warms its new recognisers, as the raw ceiling's are
-            # warm), the peak RSS taken on the second. The steps between the
-            # peaks are the memory of the extra streams, recognisers included,
-            # measured as RawVosk's is. From one to two streams the server
-            # also starts decoding in its second thread (two decodes' working
-            # memory at once); beyond two, each stream adds only its own.
-            peaks = {}
-            for n in sorted({1, min(2, top), top}):
-                await run_level(server, path, n, answers)
-                reset_peak_rss(server.proc.pid)
-                await run_level(server, path, n, answers)
-                peaks[n] = peak_rss_mb(server.proc.pid)
-            print(
-                f"\n/ws/{path}/  server peak RSS: {peaks[1]:.0f} MB with one stream, "
-                f"{peaks[top]:.0f} MB with {top}: "
-                f"{per_extra_stream(peaks, top, 1):.1f} MB per extra stream "
-                f"(raw Vosk: {rec_mb:.1f} MB); beyond the second: "
-                f"{per_extra_stream(peaks, top, 2):.1f} MB (raw Vosk: {rec_mb_2:.1f} MB)"
-            )
-            print(
-                " N  final p50  final p95  partial lag p50  audio s/CPU s  raw audio s/CPU s"
-                "  ratio to raw  decoding share  ratio to raw, new recognisers"
-                "  ratio to raw, paced  errors"
-            )
+            for label, server in servers.items():
+                if len(servers) > 1:
+                    print(f"\n[{label}] {roots[label]}", end="")
+                await warm_up(server, path, top, answers, raw)
+            print(HEADER)
             for n in levels:
-                runs = []
+                runs: dict[str, list[dict]] = {label: [] for label in servers}
+                order = list(servers)
                 for _ in range(args.repeat):
-                    # The ceiling is measured right before each server run, so
-                    # both see the machine in the same state; the ratio is per pair.
-                    raw_eff = raw.efficiency(n)
-                    raw_new = raw.efficiency_new_recognizers(n)
-                    raw_paced = raw.efficiency_paced(n)
-                    run = await run_level(server, path, n, answers)
-                    runs.append(
-                        {
-                            **run,
-                            "raw": raw_eff,
-                            "ratio": run["eff"] / raw_eff,
-                            "ratio_new": run["eff"] / raw_new,
-                            "ratio_paced": run["eff"] / raw_paced,
-                        }
+                    for label in order:
+                        runs[label].append(
+                            await measured_run(servers[label], path, n, answers, raw)
+                        )
+                    order.reverse()  # old, new, new, old, ...: neither always goes first
+                medians = {
+                    label: print_row(n, runs[label], f"  [{label}]" if len(servers) > 1 else "")
+                    for label in servers
+                }
+                if len(servers) > 1:
+                    old, new = medians["old"], medians["new"]
+                    print(
+                        f"    new/old: final p95 {new['p95'] / old['p95']:.2f}, "
+                        f"final p50 {new['p50'] / old['p50']:.2f}, "
+                        f"decode efficiency (ratio to raw) {new['ratio'] / old['ratio']:.2f}, "
+                        f"audio s/CPU s {new['eff'] / old['eff']:.2f}"
                     )
-                keys = (
-                    "p50",
-                    "p95",
-                    "lag50",
-                    "eff",
-                    "raw",
-                    "ratio",
-                    "decode_share",
-                    "ratio_new",
-                    "ratio_paced",
-                )
-                r = {k: statistics.median(x[k] for x in runs) for k in keys}
-                errors = sorted({e for x in runs for e in x["errors"]})
-                print(
-                    f"{n:2d}  {r['p50']:7.0f} ms {r['p95']:7.0f} ms  {r['lag50']:11.0f} ms"
-                    f"  {r['eff']:13.2f}  {r['raw']:17.2f}  {r['ratio']:12.2f}"
-                    f"  {r['decode_share']:13.0%}  {r['ratio_new']:29.2f}"
-                    f"  {r['ratio_paced']:19.2f}"
-                    f"  {','.join(errors) or '-'}"
-                )
         finally:
-            server.stop()
+            for server in servers.values():
+                server.stop()
 
 
 if __name__ == "__main__":
