@@ -6,6 +6,7 @@ import { Transcript } from "./transcript.js";
 import { Microphone, TARGET_RATE, levelToMeter, micProblem } from "./mic.js";
 import { Voice } from "./voice.js";
 import { formatCountdown, secondsLeft } from "./clock.js";
+import { ClientType, EventType } from "./wire.js";
 
 const cfg = JSON.parse(document.getElementById("candidate-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -83,7 +84,7 @@ const mic = new Microphone({
 const socket = new LiveSocket(wsUrl(cfg.ws_path), {
   onEvent,
   onStatus,
-  onOpen: (sock) => sock.rawSend({ type: "audio.config", sample_rate: TARGET_RATE }),
+  onOpen: (sock) => sock.rawSend({ type: ClientType.AUDIO_CONFIG, sample_rate: TARGET_RATE }),
 });
 
 // --- screens -------------------------------------------------------------------
@@ -210,7 +211,7 @@ function begin(mode) {
   if (mode === "voice") $("mic-resume-box").hidden = true;
   const started = transcript.entries().some((e) => e.kind === "ai");
   if (!started && state.status === "scheduled") {
-    socket.send({ type: "interview.start" });
+    socket.send({ type: ClientType.INTERVIEW_START });
     setActivity("Starting the interview…");
   }
   (mode === "voice" ? $("done") : $("answer")).focus();
@@ -220,37 +221,37 @@ function begin(mode) {
 
 function onEvent(event) {
   switch (event.type) {
-    case "session.state":
+    case EventType.SESSION_STATE:
       state.status = event.status;
       state.startedAt = event.started_at;
       if (event.status === "completed" || event.status === "cancelled") finishInterview();
       break;
-    case "interview.ended":
+    case EventType.INTERVIEW_ENDED:
       transcript.apply(event);
       finishInterview();
       break;
-    case "transcript.partial":
+    case EventType.TRANSCRIPT_PARTIAL:
       transcript.apply(event);
       voice.stop(); // the candidate is talking: the interviewer stops
       setActivity("Listening…");
       break;
-    case "transcript.final":
-    case "turn.committed":
+    case EventType.TRANSCRIPT_FINAL:
+    case EventType.TURN_COMMITTED:
       transcript.apply(event);
-      if (event.type === "turn.committed") setActivity("Answer received.");
+      if (event.type === EventType.TURN_COMMITTED) setActivity("Answer received.");
       break;
-    case "ai.delta":
+    case EventType.AI_DELTA:
       state.replyStreaming = true;
       transcript.apply(event);
       voice.delta(event.text || "");
       break;
-    case "ai.message":
+    case EventType.AI_MESSAGE:
       transcript.apply(event);
       if (state.replyStreaming) voice.finish(event.text || "");
       state.replyStreaming = false;
       if (!voice.speaking) setActivity(state.mode === "typed" ? "Your turn: type your answer." : "Your turn.");
       break;
-    case "error":
+    case EventType.ERROR:
       onServerError(event);
       break;
     default:
@@ -356,11 +357,11 @@ $("start-typed").addEventListener("click", startTyped);
 $("mic-resume").addEventListener("click", resumeMic);
 
 $("done").addEventListener("click", () => {
-  socket.send({ type: "turn.end" });
+  socket.send({ type: ClientType.TURN_END });
   setActivity("Answer sent. The interviewer is thinking…");
 });
 $("hold").addEventListener("click", () => {
-  socket.send({ type: "turn.hold" });
+  socket.send({ type: ClientType.TURN_HOLD });
   setActivity("Take your time: the interviewer waits until you speak again.");
 });
 const muteButton = $("mute");
@@ -382,7 +383,7 @@ $("answer-form").addEventListener("submit", (e) => {
     return;
   }
   voice.stop();
-  socket.send({ type: "answer.text", text });
+  socket.send({ type: ClientType.ANSWER_TEXT, text });
   box.value = "";
   setActivity("Answer sent. The interviewer is thinking…");
 });
@@ -400,7 +401,7 @@ $("end-dialog").addEventListener("close", (e) => {
 });
 
 function endInterview() {
-  socket.send({ type: "interview.end" });
+  socket.send({ type: ClientType.INTERVIEW_END });
   state.capturing = false;
   setActivity("Ending the interview…");
 }

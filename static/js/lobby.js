@@ -3,6 +3,7 @@
 // from the REST API (the staff session cookie authenticates it).
 
 import { LiveSocket, describeStatus, wsUrl } from "./socket.js";
+import { EventType } from "./wire.js";
 
 const STATUS_LABELS = {
   scheduled: "Scheduled",
@@ -84,7 +85,7 @@ async function refresh() {
 const socket = new LiveSocket(wsUrl("/ws/observe/"), {
   resume: false,
   onEvent: (event) => {
-    if (event.type === "session.state") update(event);
+    if (event.type === EventType.SESSION_STATE) update(event);
   },
   onOpen: (_sock, first) => {
     if (!first) refresh();

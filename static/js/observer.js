@@ -5,6 +5,7 @@ import { LiveSocket, describeStatus, wsUrl } from "./socket.js";
 import { Transcript } from "./transcript.js";
 import { formatCountdown, secondsLeft } from "./clock.js";
 import { drawLatencyChart } from "./chart.js";
+import { ClientType, EventType } from "./wire.js";
 
 const cfg = JSON.parse(document.getElementById("observer-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -34,30 +35,30 @@ const socket = new LiveSocket(wsUrl(cfg.ws_path), { onEvent, onStatus });
 
 function onEvent(event) {
   switch (event.type) {
-    case "session.state":
+    case EventType.SESSION_STATE:
       setStatus(event.status);
       state.startedAt = event.started_at;
       break;
-    case "presence":
+    case EventType.PRESENCE:
       $("presence-candidate").textContent = event.candidate ? "connected" : "not connected";
       $("presence-candidate").dataset.on = String(Boolean(event.candidate));
       $("presence-observers").textContent = String(event.observers);
       break;
-    case "ai.message":
+    case EventType.AI_MESSAGE:
       transcript.apply(event);
       showQuestion(event.question_id);
       break;
-    case "metrics.turn":
+    case EventType.METRICS_TURN:
       state.metrics.push(event);
       state.metrics.sort((a, b) => a.seq - b.seq);
       renderLatency();
       break;
-    case "observer.note":
-    case "observer.suggest":
+    case EventType.OBSERVER_NOTE:
+    case EventType.OBSERVER_SUGGEST:
       state.notes.set(event.seq, event);
       renderNotes();
       break;
-    case "error":
+    case EventType.ERROR:
       showProblem(event.message || event.code);
       break;
     default:
@@ -132,10 +133,10 @@ function renderNotes() {
   for (const seq of [...state.notes.keys()].sort((a, b) => a - b)) {
     const note = state.notes.get(seq);
     const li = document.createElement("li");
-    li.className = `note note--${note.type === "observer.suggest" ? "suggest" : "note"}`;
+    li.className = `note note--${note.type === EventType.OBSERVER_SUGGEST ? "suggest" : "note"}`;
     const head = document.createElement("span");
     head.className = "note__head";
-    head.textContent = `${note.type === "observer.suggest" ? "Suggestion" : "Note"} · ${note.author}`;
+    head.textContent = `${note.type === EventType.OBSERVER_SUGGEST ? "Suggestion" : "Note"} · ${note.author}`;
     const text = document.createElement("p");
     text.textContent = note.text;
     li.append(head, text);
@@ -164,6 +165,9 @@ function latestAnswerSeq() {
   return answers.length ? answers[answers.length - 1].committedSeq : null;
 }
 
+// The note form's two submit buttons (value="note" and value="suggest").
+const NOTE_KINDS = { note: ClientType.OBSERVER_NOTE, suggest: ClientType.OBSERVER_SUGGEST };
+
 $("note-form").addEventListener("submit", (e) => {
   e.preventDefault();
   const box = $("note-text");
@@ -172,9 +176,9 @@ $("note-form").addEventListener("submit", (e) => {
     box.focus();
     return;
   }
-  const kind = (e.submitter && e.submitter.value) || "observer.note";
+  const kind = NOTE_KINDS[e.submitter && e.submitter.value] || ClientType.OBSERVER_NOTE;
   const message = { type: kind, text };
-  if (kind === "observer.note" && $("note-ref").checked) {
+  if (kind === ClientType.OBSERVER_NOTE && $("note-ref").checked) {
     const ref = latestAnswerSeq();
     if (ref !== null) message.ref_seq = ref;
   }

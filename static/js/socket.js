@@ -8,6 +8,8 @@
 // SETTLE_MS; a drop during a replay therefore replays a little too much, never
 // too little, and the duplicates are ignored here.
 
+import { ClientType } from "./wire.js";
+
 const SETTLE_MS = 3000;
 const PING_EVERY_MS = 15000;
 const BACKOFF_FIRST_MS = 500;
@@ -79,7 +81,7 @@ export class LiveSocket {
       this.lastMessageAt = Date.now();
       const first = this.opens === 0;
       this.opens += 1;
-      if (this.resume) this.rawSend({ type: "resume", after_seq: resumeFrom });
+      if (this.resume) this.rawSend({ type: ClientType.RESUME, after_seq: resumeFrom });
       if (this.hooks.onOpen) this.hooks.onOpen(this, first);
       for (const message of this.queue.splice(0)) this.rawSend(message);
       this.status({ state: "open" });
@@ -154,7 +156,7 @@ export class LiveSocket {
       this.scheduleRetry(0);
       return;
     }
-    this.rawSend({ type: "ping" });
+    this.rawSend({ type: ClientType.PING });
   }
 
   get isOpen() {

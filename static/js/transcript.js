@@ -12,12 +12,14 @@
 // screen readers (they change many times a second); finished turns are
 // announced once by the list's aria-live region.
 
+import { EventType } from "./wire.js";
+
 const TRANSCRIPT_TYPES = new Set([
-  "transcript.final",
-  "turn.committed",
-  "ai.message",
-  "interview.ended",
-  "observer.warning",
+  EventType.TRANSCRIPT_FINAL,
+  EventType.TURN_COMMITTED,
+  EventType.AI_MESSAGE,
+  EventType.INTERVIEW_ENDED,
+  EventType.OBSERVER_WARNING,
 ]);
 
 export class Transcript {
@@ -33,14 +35,14 @@ export class Transcript {
   /** Apply one event; returns true when the transcript changed. */
   apply(event) {
     const type = event.type;
-    if (type === "transcript.partial") {
+    if (type === EventType.TRANSCRIPT_PARTIAL) {
       this.partial = event.text || "";
-    } else if (type === "ai.delta") {
+    } else if (type === EventType.AI_DELTA) {
       this.streaming += event.text || "";
     } else if (TRANSCRIPT_TYPES.has(type) && typeof event.seq === "number") {
       this.events.set(event.seq, event);
-      if (type === "transcript.final" || type === "turn.committed") this.partial = "";
-      if (type === "ai.message") this.streaming = "";
+      if (type === EventType.TRANSCRIPT_FINAL || type === EventType.TURN_COMMITTED) this.partial = "";
+      if (type === EventType.AI_MESSAGE) this.streaming = "";
     } else {
       return false;
     }
@@ -60,14 +62,14 @@ export class Transcript {
     const seqs = [...this.events.keys()].sort((a, b) => a - b);
     for (const seq of seqs) {
       const ev = this.events.get(seq);
-      if (ev.type === "transcript.final") {
+      if (ev.type === EventType.TRANSCRIPT_FINAL) {
         if (!open) {
           open = { key: `st-${studentTurns}`, kind: "student", seq, finals: [], text: "" };
           entries.push(open);
         }
         open.finals.push(ev.text);
         open.text = open.finals.join(" ");
-      } else if (ev.type === "turn.committed") {
+      } else if (ev.type === EventType.TURN_COMMITTED) {
         if (!open) {
           open = { key: `st-${studentTurns}`, kind: "student", seq, finals: [] };
           entries.push(open);
@@ -77,11 +79,11 @@ export class Transcript {
         open.committedSeq = seq;
         open = null;
         studentTurns += 1;
-      } else if (ev.type === "ai.message") {
+      } else if (ev.type === EventType.AI_MESSAGE) {
         entries.push({ key: `ai-${seq}`, kind: "ai", seq, text: ev.text, questionId: ev.question_id });
-      } else if (ev.type === "interview.ended") {
+      } else if (ev.type === EventType.INTERVIEW_ENDED) {
         entries.push({ key: `end-${seq}`, kind: "system", seq, text: "The interview has ended." });
-      } else if (ev.type === "observer.warning") {
+      } else if (ev.type === EventType.OBSERVER_WARNING) {
         entries.push({ key: `warn-${seq}`, kind: "warning", seq, text: ev.message || ev.code });
       }
     }
