@@ -168,10 +168,6 @@ THIN_ANSWER_WORDS = 8
 VAGUE_ANSWER_WORDS = 25
 
 
-def is_thin(answer: str) -> bool:
-    return word_count(answer) < THIN_ANSWER_WORDS
-
-
 def follow_up_reason(answer: str, question: PlannedQuestion | None) -> str | None:
     """Why this answer deserves a follow-up ("thin", "vague"), or None.
 
