@@ -33,9 +33,9 @@ from interviewer.llm import (
     TurnContext,
     advance,
     decide,
+    get_interviewer,
     record_answer,
 )
-from interviewer.llm import get_interviewer as _get_interviewer
 from interviews import events, selectors, services
 from interviews.exceptions import InvalidTransition
 from interviews.models import Conversation, InterviewSession, SessionEvent
@@ -64,10 +64,6 @@ class AiResult:
     closed: bool
     student_conversation: Conversation | None = None
     source: str = "scripted"  # "llm" | "scripted" | "fallback"
-
-
-def get_interviewer():
-    return _get_interviewer()
 
 
 @dataclass
