@@ -123,7 +123,13 @@ def validate(evaluation: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Turn:
+class TranscriptLine:
+    """One transcript row as the evaluator reads it, filed under its question.
+
+    (The PDF's row is reports.data.ReportTurn; a committed answer handed to
+    the AI turn loop is live.frames.Turn.)
+    """
+
     seq: int
     speaker: str  # "ai" | "student"
     text: str
@@ -132,19 +138,21 @@ class Turn:
 
 @dataclass
 class QuestionFacts:
+    """A planned question, its expected answer and the transcript lines about it."""
+
     id: int
     text: str
     category: str
     difficulty: str
     expected_answer: str
-    turns: list[Turn] = field(default_factory=list)
+    turns: list[TranscriptLine] = field(default_factory=list)
 
     @property
     def asked(self) -> bool:
         return bool(self.turns)
 
     @property
-    def answers(self) -> list[Turn]:
+    def answers(self) -> list[TranscriptLine]:
         return [t for t in self.turns if t.speaker == Conversation.Speaker.STUDENT]
 
 
@@ -156,7 +164,7 @@ class Facts:
     candidate_name: str
     language: str
     questions: list[QuestionFacts]
-    other_turns: list[Turn]
+    other_turns: list[TranscriptLine]
     notes: list[dict[str, Any]]
 
     @property
@@ -169,11 +177,11 @@ def collect_facts(session: InterviewSession) -> Facts:
         q.pk: QuestionFacts(q.pk, q.question_text, q.category, q.difficulty, q.expected_answer)
         for q in selectors.session_questions(session)
     }
-    other: list[Turn] = []
+    other: list[TranscriptLine] = []
     for c in selectors.session_transcript(session):
         if c.seq is None:
             continue
-        turn = Turn(c.seq, c.speaker, c.message, bool((c.speech or {}).get("unanswered")))
+        turn = TranscriptLine(c.seq, c.speaker, c.message, bool((c.speech or {}).get("unanswered")))
         target = questions.get(c.question_id)
         (target.turns if target else other).append(turn)
     notes = [
@@ -368,7 +376,7 @@ def evaluation_messages(facts: Facts) -> list[dict[str, str]]:
     ]
 
 
-def _turn_line(turn: Turn) -> str:
+def _turn_line(turn: TranscriptLine) -> str:
     who = "interviewer" if turn.speaker == Conversation.Speaker.AI else "candidate"
     flag = " (cut short: the candidate ended the interview)" if turn.unanswered else ""
     return f"  #{turn.seq} {who}{flag}: {clip(turn.text, EVAL_TURN_MAX_CHARS)}"
