@@ -37,9 +37,9 @@ from .data import (
     EvaluatedQuestion,
     Evaluation,
     ObserverNote,
-    PlannedQuestion,
     ReportData,
-    Turn,
+    ReportQuestion,
+    ReportTurn,
     TurnMetrics,
 )
 from .fonts import FontChain, ReportFonts, discover_fonts, register
@@ -48,9 +48,9 @@ __all__ = [
     "Evaluation",
     "EvaluatedQuestion",
     "ObserverNote",
-    "PlannedQuestion",
+    "ReportQuestion",
     "ReportData",
-    "Turn",
+    "ReportTurn",
     "TurnMetrics",
     "build",
 ]
@@ -376,7 +376,7 @@ class _Report:
             return [self.p("None noted.", "muted")]
         return [self.p(f"<bullet>•</bullet>{self.t(item)}", "bullet") for item in items]
 
-    def question_rows(self) -> list[tuple[str, PlannedQuestion | None, EvaluatedQuestion | None]]:
+    def question_rows(self) -> list[tuple[str, ReportQuestion | None, EvaluatedQuestion | None]]:
         """Planned questions in order, each with its evaluation; evaluated items
         that match no planned question (follow-ups) come after."""
         ev = self.data.evaluation
@@ -387,7 +387,7 @@ class _Report:
                 by_id[item.question_id] = item
             else:
                 extra.append(item)
-        rows: list[tuple[str, PlannedQuestion | None, EvaluatedQuestion | None]] = [
+        rows: list[tuple[str, ReportQuestion | None, EvaluatedQuestion | None]] = [
             (f"Q{i}", q, by_id.get(q.id)) for i, q in enumerate(self.data.questions, 1)
         ]
         rows += [(f"E{i}", None, item) for i, item in enumerate(extra, 1)]
@@ -621,7 +621,7 @@ class _Report:
                 out.append(self.p(f"<b>Flag</b>{author}: {self.t(note.text)}", "flag"))
         return out
 
-    def turn_paragraph(self, turn: Turn, index: int, candidate: str) -> Paragraph:
+    def turn_paragraph(self, turn: ReportTurn, index: int, candidate: str) -> Paragraph:
         anchor = f'<a name="{turn.anchor}"/>' if turn.anchor else ""
         clock = self.when(turn.timestamp, with_date=False, seconds=True)
         elapsed = self.elapsed(turn.timestamp)
