@@ -16,7 +16,15 @@ from interviews import selectors, services
 from interviews.exceptions import InvalidInput
 from interviews.models import InterviewSession, Question
 
-from . import llm
+from .client import (
+    LlmFailed,
+    LlmUnavailable,
+    StructuredOutputError,
+    complete_json,
+    llm_enabled,
+    schema_prompt,
+)
+from .prompts import LANGUAGES
 
 DIFFICULTIES = [c[0] for c in Question.Difficulty.choices]
 MAX_DRAFTS = 20
@@ -122,11 +130,11 @@ async def draft_questions(
 ) -> list[dict[str, str]]:
     """Question drafts from a job description; nothing is saved.
 
-    Raises llm.LlmUnavailable without an LLM, llm.LlmFailed when the model
+    Raises LlmUnavailable without an LLM, LlmFailed when the model
     gives no valid drafts (after one repair request).
     """
-    if not llm.llm_enabled():
-        raise llm.LlmUnavailable(
+    if not llm_enabled():
+        raise LlmUnavailable(
             "Drafting questions needs a language model: set OPENAI_API_KEY (and "
             "OPENAI_BASE_URL for a self-hosted server)."
         )
@@ -139,10 +147,10 @@ async def draft_questions(
     if difficulty:
         wants.append(f"Every question's difficulty is {difficulty!r}.")
     if language:
-        name = llm.LANGUAGES.get(language, language)
+        name = LANGUAGES.get(language, language)
         wants.append(f"Write the questions and expected answers in {name}.")
     messages = [
-        {"role": "system", "content": DRAFT_SYSTEM + "\n\n" + llm.schema_prompt(DRAFT_SCHEMA)},
+        {"role": "system", "content": DRAFT_SYSTEM + "\n\n" + schema_prompt(DRAFT_SCHEMA)},
         {"role": "user", "content": f"{' '.join(wants)}\n\nJob description:\n{job_description}"},
     ]
 
@@ -162,11 +170,11 @@ async def draft_questions(
         return {"questions": drafts[:count]}
 
     try:
-        result = await llm.complete_json(
+        result = await complete_json(
             messages=messages, schema=DRAFT_SCHEMA, name="question_drafts", check=check
         )
-    except llm.StructuredOutputError as exc:
-        raise llm.LlmFailed(f"The language model gave no valid question drafts ({exc}).") from exc
+    except StructuredOutputError as exc:
+        raise LlmFailed(f"The language model gave no valid question drafts ({exc}).") from exc
     return result["questions"]
 
 

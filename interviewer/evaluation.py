@@ -33,7 +33,9 @@ from interviews import events, selectors, services
 from interviews.models import Conversation, InterviewSession, SessionEvent
 from interviews.wire import EventType
 
-from . import llm
+from .client import StructuredOutputError, complete_json, llm_enabled, schema_prompt
+from .prompts import LANGUAGES
+from .text import clip, content_words, tokens
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,13 @@ def validate(evaluation: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Turn:
+class TranscriptLine:
+    """One transcript row as the evaluator reads it, filed under its question.
+
+    (The PDF's row is reports.data.ReportTurn; a committed answer handed to
+    the AI turn loop is live.frames.Turn.)
+    """
+
     seq: int
     speaker: str  # "ai" | "student"
     text: str
@@ -130,19 +138,21 @@ class Turn:
 
 @dataclass
 class QuestionFacts:
+    """A planned question, its expected answer and the transcript lines about it."""
+
     id: int
     text: str
     category: str
     difficulty: str
     expected_answer: str
-    turns: list[Turn] = field(default_factory=list)
+    turns: list[TranscriptLine] = field(default_factory=list)
 
     @property
     def asked(self) -> bool:
         return bool(self.turns)
 
     @property
-    def answers(self) -> list[Turn]:
+    def answers(self) -> list[TranscriptLine]:
         return [t for t in self.turns if t.speaker == Conversation.Speaker.STUDENT]
 
 
@@ -154,7 +164,7 @@ class Facts:
     candidate_name: str
     language: str
     questions: list[QuestionFacts]
-    other_turns: list[Turn]
+    other_turns: list[TranscriptLine]
     notes: list[dict[str, Any]]
 
     @property
@@ -167,11 +177,11 @@ def collect_facts(session: InterviewSession) -> Facts:
         q.pk: QuestionFacts(q.pk, q.question_text, q.category, q.difficulty, q.expected_answer)
         for q in selectors.session_questions(session)
     }
-    other: list[Turn] = []
+    other: list[TranscriptLine] = []
     for c in selectors.session_transcript(session):
         if c.seq is None:
             continue
-        turn = Turn(c.seq, c.speaker, c.message, bool((c.speech or {}).get("unanswered")))
+        turn = TranscriptLine(c.seq, c.speaker, c.message, bool((c.speech or {}).get("unanswered")))
         target = questions.get(c.question_id)
         (target.turns if target else other).append(turn)
     notes = [
@@ -204,11 +214,11 @@ FULL_LENGTH_WORDS = 60  # an answer this long gets full credit for length
 
 def answer_stats(question: QuestionFacts) -> dict[str, Any]:
     text = " ".join(t.text for t in question.answers)
-    words = llm.tokens(text)
+    words = tokens(text)
     lowered = " ".join(text.lower().split())
     fillers = sum(1 for w in words if w in FILLERS) + sum(lowered.count(p) for p in FILLER_PHRASES)
-    key = sorted(set(llm.content_words(question.expected_answer)))
-    said = set(llm.content_words(text))
+    key = sorted(set(content_words(question.expected_answer)))
+    said = set(content_words(text))
     covered = [k for k in key if k in said]
     return {
         "words": len(words),
@@ -258,12 +268,12 @@ def heuristic_evaluation(facts: Facts) -> dict[str, Any]:
     items = [heuristic_question(q) for q in asked]
     overall = round(sum(i["score"] for i in items) / len(items), 2) if items else 1.0
     strengths = [
-        f"Covered the main points of “{llm._clip(i['question_text'], 80)}”."
+        f"Covered the main points of “{clip(i['question_text'], 80)}”."
         for i in items
         if i["score"] >= 4
     ]
     concerns = [
-        f"Thin or off-target answer to “{llm._clip(i['question_text'], 80)}”."
+        f"Thin or off-target answer to “{clip(i['question_text'], 80)}”."
         for i in items
         if i["score"] <= 2
     ]
@@ -335,9 +345,9 @@ EVAL_SYSTEM = (
 def evaluation_messages(facts: Facts) -> list[dict[str, str]]:
     lines = [f"Role: {facts.title}"]
     if facts.description.strip():
-        lines.append(f"About the role: {llm._clip(facts.description, 1500)}")
+        lines.append(f"About the role: {clip(facts.description, 1500)}")
     lines.append(f"Candidate: {facts.candidate_name}")
-    lines.append(f"Interview language: {llm.LANGUAGES.get(facts.language, facts.language)}")
+    lines.append(f"Interview language: {LANGUAGES.get(facts.language, facts.language)}")
     for q in facts.questions:
         if not q.asked:
             continue
@@ -352,21 +362,24 @@ def evaluation_messages(facts: Facts) -> list[dict[str, str]]:
     if facts.notes:
         lines.append("\nNotes by the hiring team's observers:")
         lines.extend(
-            f"  (note #{n['seq']}, {n.get('author', '')}) {llm._clip(n.get('text', ''), 500)}"
+            f"  (note #{n['seq']}, {n.get('author', '')}) {clip(n.get('text', ''), 500)}"
             for n in facts.notes
         )
     ids = [q.id for q in facts.questions if q.asked]
     lines.append(f"\nEvaluate exactly these question ids, each once: {ids}.")
     return [
-        {"role": "system", "content": EVAL_SYSTEM + "\n\n" + llm.schema_prompt(LLM_OUTPUT_SCHEMA)},
+        {
+            "role": "system",
+            "content": EVAL_SYSTEM + "\n\n" + schema_prompt(LLM_OUTPUT_SCHEMA),
+        },
         {"role": "user", "content": "\n".join(lines)},
     ]
 
 
-def _turn_line(turn: Turn) -> str:
+def _turn_line(turn: TranscriptLine) -> str:
     who = "interviewer" if turn.speaker == Conversation.Speaker.AI else "candidate"
     flag = " (cut short: the candidate ended the interview)" if turn.unanswered else ""
-    return f"  #{turn.seq} {who}{flag}: {llm._clip(turn.text, EVAL_TURN_MAX_CHARS)}"
+    return f"  #{turn.seq} {who}{flag}: {clip(turn.text, EVAL_TURN_MAX_CHARS)}"
 
 
 def checked_llm_output(facts: Facts, data: dict[str, Any]) -> dict[str, Any]:
@@ -401,8 +414,8 @@ def checked_llm_output(facts: Facts, data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def llm_evaluation(facts: Facts) -> dict[str, Any]:
-    """Raises llm.StructuredOutputError when the model gives no valid evaluation."""
-    result = await llm.complete_json(
+    """Raises StructuredOutputError when the model gives no valid evaluation."""
+    result = await complete_json(
         messages=evaluation_messages(facts),
         schema=LLM_OUTPUT_SCHEMA,
         name="interview_evaluation",
@@ -444,10 +457,10 @@ async def evaluate_heuristic(session_uuid) -> dict[str, Any]:
 async def evaluate(session_uuid) -> dict[str, Any]:
     """The best evaluation available now, stored: the model's, else the heuristic one."""
     session, facts = await _facts(session_uuid)
-    if llm.llm_enabled() and any(q.asked for q in facts.questions):
+    if llm_enabled() and any(q.asked for q in facts.questions):
         try:
             evaluation = await llm_evaluation(facts)
-        except llm.StructuredOutputError as exc:
+        except StructuredOutputError as exc:
             log.warning("session=%s LLM evaluation failed: %s", session_uuid, exc)
             await _warn(
                 session,
@@ -466,7 +479,7 @@ async def evaluate(session_uuid) -> dict[str, Any]:
 async def on_close(session_uuid) -> None:
     """Called once the closing words are persisted: heuristic now, the model's later."""
     await evaluate_heuristic(session_uuid)
-    if llm.llm_enabled():
+    if llm_enabled():
         schedule(session_uuid)
 
 

@@ -23,19 +23,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from interviewer import evaluation
-from interviewer.llm import (
-    Move,
-    MoveKind,
-    Plan,
-    PlannedQuestion,
-    PlanState,
-    SpeechLog,
-    TurnContext,
-    advance,
-    decide,
-    record_answer,
-)
-from interviewer.llm import get_interviewer as _get_interviewer
+from interviewer.director import advance, decide
+from interviewer.llm_interviewer import get_interviewer
+from interviewer.plan import Move, MoveKind, Plan, PlannedQuestion, PlanState, record_answer
+from interviewer.prompts import SpeechLog, TurnContext
 from interviews import events, selectors, services
 from interviews.exceptions import InvalidTransition
 from interviews.models import Conversation, InterviewSession, SessionEvent
@@ -64,10 +55,6 @@ class AiResult:
     closed: bool
     student_conversation: Conversation | None = None
     source: str = "scripted"  # "llm" | "scripted" | "fallback"
-
-
-def get_interviewer():
-    return _get_interviewer()
 
 
 @dataclass

@@ -13,9 +13,9 @@ from .data import (
     EvaluatedQuestion,
     Evaluation,
     ObserverNote,
-    PlannedQuestion,
     ReportData,
-    Turn,
+    ReportQuestion,
+    ReportTurn,
     TurnMetrics,
 )
 from .fonts import ReportFonts, discover_fonts, register
@@ -26,9 +26,9 @@ __all__ = [
     "Evaluation",
     "EvaluatedQuestion",
     "ObserverNote",
-    "PlannedQuestion",
+    "ReportQuestion",
     "ReportData",
-    "Turn",
+    "ReportTurn",
     "TurnMetrics",
     "build",
 ]

@@ -14,7 +14,9 @@ from interviews.wire import EventType
 
 
 @dataclass(frozen=True)
-class PlannedQuestion:
+class ReportQuestion:
+    """A planned question as the report lists it (difficulty as displayed)."""
+
     id: int
     text: str
     category: str = ""
@@ -23,8 +25,9 @@ class PlannedQuestion:
 
 
 @dataclass(frozen=True)
-class Turn:
-    """One conversation row. `speech` is the recogniser's facts (empty when typed)."""
+class ReportTurn:
+    """One conversation row as the report shows it. `speech` is the recogniser's
+    facts (empty when typed)."""
 
     seq: int | None
     speaker: str  # "ai" | "student"
@@ -142,8 +145,8 @@ class ReportData:
     scheduled_at: datetime | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
-    questions: tuple[PlannedQuestion, ...] = ()
-    turns: tuple[Turn, ...] = ()
+    questions: tuple[ReportQuestion, ...] = ()
+    turns: tuple[ReportTurn, ...] = ()
     evaluation: Evaluation | None = None
     notes: tuple[ObserverNote, ...] = ()
     metrics: tuple[TurnMetrics, ...] = ()

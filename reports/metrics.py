@@ -20,19 +20,19 @@ from dataclasses import dataclass
 
 from interviews.wire import ClientType
 
-from .data import ReportData, Turn, TurnMetrics
+from .data import ReportData, ReportTurn, TurnMetrics
 
 ESTIMATED_WPM = 150.0
 
 
-def word_count(turn: Turn) -> int:
+def word_count(turn: ReportTurn) -> int:
     words = turn.speech.get("words") if turn.speech else None
     if isinstance(words, list) and words:
         return len(words)
     return len(turn.text.split())
 
 
-def speech_seconds(turn: Turn) -> float | None:
+def speech_seconds(turn: ReportTurn) -> float | None:
     if not turn.spoken:
         return None
     try:
@@ -42,7 +42,7 @@ def speech_seconds(turn: Turn) -> float | None:
     return seconds if seconds > 0 else None
 
 
-def unfinished_turns(turns: Sequence[Turn]) -> set[int]:
+def unfinished_turns(turns: Sequence[ReportTurn]) -> set[int]:
     """Indices of candidate turns that were cut off rather than completed.
 
     A candidate turn is unfinished when the recogniser marked it partial, when
@@ -112,7 +112,9 @@ def compute(data: ReportData) -> SpeakingMetrics:
     )
 
 
-def _latencies(turns: Sequence[Turn], metrics: Sequence[TurnMetrics]) -> tuple[list[float], str]:
+def _latencies(
+    turns: Sequence[ReportTurn], metrics: Sequence[TurnMetrics]
+) -> tuple[list[float], str]:
     measured = [
         float(m.stt_final_ms or 0) + float(m.llm_first_token_ms)
         for m in metrics

@@ -14,9 +14,9 @@ from .data import (
     EvaluatedQuestion,
     Evaluation,
     ObserverNote,
-    PlannedQuestion,
     ReportData,
-    Turn,
+    ReportQuestion,
+    ReportTurn,
     TurnMetrics,
 )
 
@@ -58,11 +58,11 @@ def interview(
     rng = random.Random(seed)
     start = datetime(2026, 2, 1, 10, 0, tzinfo=UTC)
     questions = tuple(
-        PlannedQuestion(id=100 + i, text=text, category=cat, difficulty=diff, order=i)
+        ReportQuestion(id=100 + i, text=text, category=cat, difficulty=diff, order=i)
         for i, (text, cat, diff) in enumerate(QUESTIONS, 1)
     )
     step = minutes * 60.0 / max(1, turns)
-    rows: list[Turn] = []
+    rows: list[ReportTurn] = []
     metrics: list[TurnMetrics] = []
     seq = 1
     for i in range(turns):
@@ -79,7 +79,7 @@ def interview(
                 )
             )
             rows.append(
-                Turn(
+                ReportTurn(
                     seq=seq,
                     speaker="ai",
                     text=text.strip(),
@@ -110,7 +110,7 @@ def interview(
                     "ended_by": "silence",
                 }
             rows.append(
-                Turn(
+                ReportTurn(
                     seq=seq,
                     speaker="student",
                     text=text,
@@ -134,7 +134,7 @@ def interview(
     if rows and rows[-1].speaker == "ai" and turns > 2:
         # The candidate ended the interview mid-answer.
         last = rows[-2]
-        rows[-2] = Turn(
+        rows[-2] = ReportTurn(
             seq=last.seq,
             speaker=last.speaker,
             text=last.text,

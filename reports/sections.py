@@ -26,7 +26,7 @@ from reportlab.platypus import (
 
 from . import charts
 from . import metrics as m
-from .data import EvaluatedQuestion, ObserverNote, PlannedQuestion, ReportData, Turn
+from .data import EvaluatedQuestion, ObserverNote, ReportData, ReportQuestion, ReportTurn
 from .fonts import FontChain
 from .layout import CONTENT_WIDTH, RULE, SHADE
 
@@ -293,7 +293,7 @@ class Sections:
             return [self.p("None noted.", "muted")]
         return [self.p(f"<bullet>•</bullet>{self.t(item)}", "bullet") for item in items]
 
-    def question_rows(self) -> list[tuple[str, PlannedQuestion | None, EvaluatedQuestion | None]]:
+    def question_rows(self) -> list[tuple[str, ReportQuestion | None, EvaluatedQuestion | None]]:
         """Planned questions in order, each with its evaluation; evaluated items
         that match no planned question (follow-ups) come after."""
         ev = self.data.evaluation
@@ -304,7 +304,7 @@ class Sections:
                 by_id[item.question_id] = item
             else:
                 extra.append(item)
-        rows: list[tuple[str, PlannedQuestion | None, EvaluatedQuestion | None]] = [
+        rows: list[tuple[str, ReportQuestion | None, EvaluatedQuestion | None]] = [
             (f"Q{i}", q, by_id.get(q.id)) for i, q in enumerate(self.data.questions, 1)
         ]
         rows += [(f"E{i}", None, item) for i, item in enumerate(extra, 1)]
@@ -538,7 +538,7 @@ class Sections:
                 out.append(self.p(f"<b>Flag</b>{author}: {self.t(note.text)}", "flag"))
         return out
 
-    def turn_paragraph(self, turn: Turn, index: int, candidate: str) -> Paragraph:
+    def turn_paragraph(self, turn: ReportTurn, index: int, candidate: str) -> Paragraph:
         anchor = f'<a name="{turn.anchor}"/>' if turn.anchor else ""
         clock = self.when(turn.timestamp, with_date=False, seconds=True)
         elapsed = self.elapsed(turn.timestamp)

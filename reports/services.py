@@ -24,7 +24,7 @@ from interviews.models import Conversation, InterviewReport, InterviewSession, S
 
 from . import selectors
 from .build import build
-from .data import Evaluation, ObserverNote, PlannedQuestion, ReportData, Turn, TurnMetrics
+from .data import Evaluation, ObserverNote, ReportData, ReportQuestion, ReportTurn, TurnMetrics
 from .fonts import discover_fonts
 
 
@@ -47,7 +47,7 @@ def gather(session: InterviewSession, *, now: datetime | None = None) -> ReportD
         ended_at=_local(session.ended_at),
         generated_at=_local(now or timezone.now()),
         questions=tuple(
-            PlannedQuestion(
+            ReportQuestion(
                 id=q.pk,
                 text=q.question_text,
                 category=q.category,
@@ -67,8 +67,8 @@ def _local(moment: datetime | None) -> datetime | None:
     return timezone.localtime(moment) if moment else None
 
 
-def _turn(row: Conversation) -> Turn:
-    return Turn(
+def _turn(row: Conversation) -> ReportTurn:
+    return ReportTurn(
         seq=row.seq,
         speaker=row.speaker,
         text=row.message,

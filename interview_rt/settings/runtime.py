@@ -89,10 +89,6 @@ class RuntimeSettings:
         1.5,
         "Audio-time silence after the last recognised word that ends a turn.",
     )
-    turn_min_confidence: float = _setting(
-        0.75,
-        "Mean word confidence below which a short turn counts as noise.",
-    )
     # --- text answers and uploads -------------------------------------------
     answer_max_chars: int = _setting(10000, "Longest typed answer (`answer.text`).")
     upload_max_bytes: int = _setting(

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from interviewer import evaluation, llm
+from interviewer import client, evaluation
 from interviews.models import InterviewSession
 
 from .interview import LAYERS, llm_settings, make_session
@@ -43,4 +43,4 @@ def planned_session(interviewer, student) -> InterviewSession:
 async def close_llm_clients():
     """The test's event loop ends with it: close the interviewer's client first."""
     yield
-    await llm.close_client()
+    await client.close_client()

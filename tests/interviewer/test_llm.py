@@ -9,21 +9,10 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from interviewer.llm import (
-    Move,
-    MoveKind,
-    Plan,
-    PlannedQuestion,
-    PlanState,
-    ReplyGuard,
-    SentenceBuffer,
-    TurnContext,
-    advance,
-    build_messages,
-    decide,
-    follow_up_reason,
-    record_answer,
-)
+from interviewer.director import advance, decide, follow_up_reason
+from interviewer.guard import ReplyGuard, SentenceBuffer
+from interviewer.plan import Move, MoveKind, Plan, PlannedQuestion, PlanState, record_answer
+from interviewer.prompts import TurnContext, build_messages
 from tests.fakes.openai_server import prompt_tokens
 
 NOW = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ from reports.data import (
     EvaluatedQuestion,
     Evaluation,
     ObserverNote,
-    PlannedQuestion,
     ReportData,
-    Turn,
+    ReportQuestion,
+    ReportTurn,
     TurnMetrics,
 )
 
@@ -49,17 +49,17 @@ def spoken(text: str, seconds: float, **extra) -> dict:
 
 
 QUESTIONS = (
-    PlannedQuestion(11, "Tell me about yourself", "Introduction", "Easy", 1),
-    PlannedQuestion(12, "What are your strengths?", "Behavioral", "Medium", 2),
-    PlannedQuestion(13, "가장 어려웠던 버그는 무엇인가요?", "Technical", "Hard", 3),
+    ReportQuestion(11, "Tell me about yourself", "Introduction", "Easy", 1),
+    ReportQuestion(12, "What are your strengths?", "Behavioral", "Medium", 2),
+    ReportQuestion(13, "가장 어려웠던 버그는 무엇인가요?", "Technical", "Hard", 3),
 )
 TURNS = (
-    Turn(1, "ai", "Hello Jane Smith. Tell me about yourself", at(0), 11),
-    Turn(2, "student", KOREAN_LINE, at(10), 11, spoken(KOREAN_LINE, 2.0)),
-    Turn(4, "ai", "Thanks. What are your strengths?", at(20), 12),
-    Turn(5, "student", "Debugging distributed systems and writing clear docs.", at(40), 12),
-    Turn(6, "ai", "가장 어려웠던 버그는 무엇인가요?", at(50), 13),
-    Turn(
+    ReportTurn(1, "ai", "Hello Jane Smith. Tell me about yourself", at(0), 11),
+    ReportTurn(2, "student", KOREAN_LINE, at(10), 11, spoken(KOREAN_LINE, 2.0)),
+    ReportTurn(4, "ai", "Thanks. What are your strengths?", at(20), 12),
+    ReportTurn(5, "student", "Debugging distributed systems and writing clear docs.", at(40), 12),
+    ReportTurn(6, "ai", "가장 어려웠던 버그는 무엇인가요?", at(50), 13),
+    ReportTurn(
         7,
         "student",
         "메모리 누수를 찾다가 면접이",
@@ -67,7 +67,7 @@ TURNS = (
         13,
         spoken("메모리 누수를 찾다가 면접이", 3.0, ended_by="interview.end"),
     ),
-    Turn(8, "ai", "Thank you for your time.", at(75), None),
+    ReportTurn(8, "ai", "Thank you for your time.", at(75), None),
 )
 EVALUATION = Evaluation(
     kind="llm",
@@ -285,7 +285,7 @@ def test_a_60_minute_400_turn_interview_splits_across_pages_quickly():
 
 def test_a_5000_word_answer_wraps_inside_the_page_and_splits_across_pages():
     words = [f"w{i:04d}" for i in range(5000)]
-    answer = Turn(2, "student", " ".join(words), at(10), 11, {})
+    answer = ReportTurn(2, "student", " ".join(words), at(10), 11, {})
     pdf = build(report_data(turns=(TURNS[0], answer, TURNS[-1]), evaluation=None))
     reader = PdfReader(io.BytesIO(pdf))
     text = pdftotext(pdf)
@@ -311,7 +311,7 @@ def test_same_data_gives_the_same_bytes():
 
 def test_other_scripts_fall_back_to_fonts_that_have_them():
     text = "Привет мир, Γειά σου κόσμε, and 你好世界"
-    data = report_data(turns=(Turn(2, "student", text, at(10), 11, {}), TURNS[-1]))
+    data = report_data(turns=(ReportTurn(2, "student", text, at(10), 11, {}), TURNS[-1]))
     assert text in pdftotext(build(data))
 
 
@@ -330,7 +330,7 @@ def test_hostile_and_oversized_input_is_shown_literally_and_stays_on_the_page():
         candidate="C" * 200,
         questions=(replace(QUESTIONS[0], text="question " * 1500), *QUESTIONS[1:]),
         evaluation=evaluation,
-        turns=(*TURNS, Turn(9, "student", markup + " " + "x" * 4000, at(90), None, {})),
+        turns=(*TURNS, ReportTurn(9, "student", markup + " " + "x" * 4000, at(90), None, {})),
         notes=(ObserverNote(10, "observer.note", "note " * 2000, "A", None, at(5)),),
     )
     pdf = build(data)

@@ -12,7 +12,7 @@ import pytest
 from reportlab.pdfbase import pdfmetrics
 
 from reports.build import build
-from reports.data import ReportData, Turn
+from reports.data import ReportData, ReportTurn
 from reports.fonts import CID_FALLBACK, ReportFonts, discover_fonts, register
 from tests.conftest import require_service
 
@@ -30,7 +30,7 @@ def one_line(text: str) -> ReportData:
         interviewer="John Doe",
         status="Completed",
         generated_at=WHEN,
-        turns=(Turn(1, "student", text, WHEN),),
+        turns=(ReportTurn(1, "student", text, WHEN),),
     )
 
 

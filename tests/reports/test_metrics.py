@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reports import metrics
-from reports.data import ReportData, Turn, TurnMetrics
+from reports.data import ReportData, ReportTurn, TurnMetrics
 
 T0 = datetime(2026, 2, 1, 10, 0, tzinfo=UTC)
 
 
 def turn(seq, speaker, text, seconds, **speech):
-    return Turn(seq, speaker, text, T0 + timedelta(seconds=seconds), None, speech)
+    return ReportTurn(seq, speaker, text, T0 + timedelta(seconds=seconds), None, speech)
 
 
 def data(turns, metric_rows=()):
