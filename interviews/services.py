@@ -4,7 +4,8 @@ it commits (persist before broadcast)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +15,8 @@ from django.db import transaction
 from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 
-from . import events
-from .exceptions import DomainError, InUse, InvalidInput, InvalidTransition
+from . import events, selectors
+from .exceptions import DomainError, InUse, InvalidInput, InvalidTransition, NotFound
 from .models import (
     Conversation,
     Interviewer,
@@ -188,6 +189,71 @@ def rotate_join_token(*, session: InterviewSession) -> InterviewSession:
 def save_ai_state(*, session: InterviewSession, state: dict[str, Any]) -> None:
     InterviewSession.objects.filter(pk=session.pk).update(ai_state=state)
     session.ai_state = state
+
+
+# The one key of ai_state (the interviewer's state, opaque here otherwise) the
+# domain writes: observers' suggestions the interviewer has not asked yet.
+AI_SUGGESTIONS = "suggestions"
+
+
+@transaction.atomic
+def queue_suggestion(*, session_uuid: uuid.UUID | str, text: str, author: str) -> SessionEvent:
+    """An observer's follow-up: appended to the session's pending suggestions in
+    ai_state (under the row lock) and recorded as `observer.suggest`."""
+    try:
+        locked = InterviewSession.objects.select_for_update().get(session_id=session_uuid)
+    except InterviewSession.DoesNotExist as exc:
+        raise NotFound(f"No interview session with session_id {session_uuid}.") from exc
+    state = dict(locked.ai_state or {})
+    state[AI_SUGGESTIONS] = [*state.get(AI_SUGGESTIONS, []), text]
+    save_ai_state(session=locked, state=state)
+    return add_observer_event(
+        session=locked, type_=EventType.OBSERVER_SUGGEST, text=text, author=author
+    )
+
+
+@transaction.atomic
+def save_ai_reply(
+    *,
+    session: InterviewSession,
+    message: str,
+    question_id: int | None,
+    ai_state: dict[str, Any],
+    used_suggestion: str | None = None,
+    warnings: Sequence[dict[str, Any]] = (),
+    closing_reason: str | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Conversation:
+    """The AI's reply, saved whole: its `observer.warning`s, the conversation row
+    (`ai.message`), the interviewer's new `ai_state`, `interview.ended` when
+    these were the closing words (`closing_reason` not None) and the turn's
+    `metrics.turn` (observers only, kept for the latency chart and the report).
+
+    Observers' suggestions may have arrived while the reply streamed: the saved
+    pending suggestions are the stored ones (read under the row lock), less
+    `used_suggestion`, the one this reply asked; the rest of `ai_state` is saved
+    as given.
+    """
+    locked = InterviewSession.objects.select_for_update().only("ai_state").get(pk=session.pk)
+    pending = list((locked.ai_state or {}).get(AI_SUGGESTIONS, []))
+    if used_suggestion is not None and used_suggestion in pending:
+        pending.remove(used_suggestion)
+    for warning in warnings:
+        record_event(session=session, type_=EventType.OBSERVER_WARNING, payload=warning)
+    conversation = add_conversation(
+        session=session,
+        speaker=Conversation.Speaker.AI,
+        message=message,
+        question=selectors.session_question(session, question_id),
+    )
+    save_ai_state(session=session, state={**ai_state, AI_SUGGESTIONS: pending})
+    if closing_reason is not None:
+        record_event(
+            session=session, type_=EventType.INTERVIEW_ENDED, payload={"reason": closing_reason}
+        )
+    if metrics is not None:
+        record_event(session=session, type_=EventType.METRICS_TURN, payload=metrics)
+    return conversation
 
 
 @transaction.atomic

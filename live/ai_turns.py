@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from interviewer import evaluation
@@ -94,13 +93,7 @@ def _load(session_uuid) -> Loaded:
         started_at=session.started_at,
         language=session.language,
     )
-    keep = max(1, settings.RT.llm_recent_turns)
-    recent = tuple(
-        (c.speaker, c.message)
-        for c in reversed(
-            list(session.conversations.order_by("-id").only("speaker", "message")[:keep])
-        )
-    )
+    recent = selectors.recent_turns(session, limit=max(1, settings.RT.llm_recent_turns))
     return Loaded(session, plan, PlanState.load(session.ai_state), recent)
 
 
@@ -125,7 +118,7 @@ def _load_and_commit_student(session_uuid, turn: Turn, audio) -> tuple[Loaded, C
     loaded = _load(session_uuid)
     _require_open(loaded.session, loaded.state)
     current = loaded.plan.question(loaded.state.index)
-    question = loaded.session.questions.filter(pk=current.id).first() if current else None
+    question = selectors.session_question(loaded.session, current.id if current else None)
     student = services.add_conversation(
         session=loaded.session,
         speaker=Conversation.Speaker.STUDENT,
@@ -138,8 +131,7 @@ def _load_and_commit_student(session_uuid, turn: Turn, audio) -> tuple[Loaded, C
     return loaded, student
 
 
-@database_sync_to_async
-def _commit_ai(
+async def _commit_ai(
     session: InterviewSession,
     state: PlanState,
     move: Move,
@@ -147,36 +139,18 @@ def _commit_ai(
     slog: SpeechLog,
     metrics: dict | None,
 ) -> Conversation:
-    with transaction.atomic():
-        # Suggestions may have arrived while the reply streamed: keep them.
-        locked = InterviewSession.objects.select_for_update().only("ai_state").get(pk=session.pk)
-        fresh = PlanState.load(locked.ai_state).suggestions
-        if move.kind is MoveKind.SUGGESTION and move.suggestion in fresh:
-            fresh.remove(move.suggestion)
-        state.suggestions = fresh
-        for warning in slog.warnings:
-            services.record_event(
-                session=session,
-                type_=EventType.OBSERVER_WARNING,
-                payload=warning,
-            )
-        question = session.questions.filter(pk=move.question.id).first() if move.question else None
-        conversation = services.add_conversation(
-            session=session, speaker=Conversation.Speaker.AI, message=text, question=question
-        )
-        services.save_ai_state(session=session, state=state.dump())
-        if move.kind is MoveKind.CLOSING:
-            services.record_event(
-                session=session, type_=EventType.INTERVIEW_ENDED, payload={"reason": move.reason}
-            )
-        if metrics is not None:
-            # Persisted (observers only) so the latency chart and the report keep it.
-            services.record_event(
-                session=session,
-                type_=EventType.METRICS_TURN,
-                payload=metrics,
-            )
-    return conversation
+    """The reply with its plan state, warnings and metrics: one transaction
+    (suggestions that arrived while it streamed are kept)."""
+    return await database_sync_to_async(services.save_ai_reply)(
+        session=session,
+        message=text,
+        question_id=move.question.id if move.question else None,
+        ai_state=state.dump(),
+        used_suggestion=move.suggestion if move.kind is MoveKind.SUGGESTION else None,
+        warnings=slog.warnings,
+        closing_reason=move.reason if move.kind is MoveKind.CLOSING else None,
+        metrics=metrics,
+    )
 
 
 async def _speak(loaded: Loaded, answer: str | None, move: Move) -> tuple[str, dict, SpeechLog]:
@@ -298,19 +272,9 @@ async def finish(session_uuid, reason: str = "ended") -> InterviewSession:
 
 async def add_suggestion(session_uuid, text: str, author: str) -> SessionEvent:
     """An observer's follow-up: queued for the director, which asks it next."""
-
-    @database_sync_to_async
-    def write():
-        with transaction.atomic():
-            session = InterviewSession.objects.select_for_update().get(session_id=session_uuid)
-            state = PlanState.load(session.ai_state)
-            state.suggestions.append(text)
-            services.save_ai_state(session=session, state=state.dump())
-            return services.add_observer_event(
-                session=session, type_=EventType.OBSERVER_SUGGEST, text=text, author=author
-            )
-
-    return await write()
+    return await database_sync_to_async(services.queue_suggestion)(
+        session_uuid=session_uuid, text=text, author=author
+    )
 
 
 def _require_open(session: InterviewSession, state: PlanState) -> None:
