@@ -1,6 +1,6 @@
-"""Writes. Keyword-only arguments, one transaction each; events are persisted
-in the same transaction as the change they describe and broadcast only after
-it commits (persist before broadcast)."""
+"""Writes. Keyword-only arguments, one transaction each (end_session says why
+it is not); events are persisted in the same transaction as the change they
+describe and broadcast only after it commits (persist before broadcast)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 
-from . import events, selectors
+from . import events, selectors, signals
 from .exceptions import DomainError, InUse, InvalidInput, InvalidTransition, NotFound
 from .models import (
     Conversation,
@@ -153,16 +154,22 @@ def delete_session(*, session: InterviewSession) -> None:
             transaction.on_commit(lambda f=stored: f.storage.delete(f.name))
 
 
+def _target_status(session: InterviewSession, action: str) -> str:
+    """The status `action` leads to from the session's; InvalidTransition (409) if none."""
+    allowed, target = _TRANSITIONS[action]
+    if session.status not in allowed:
+        raise InvalidTransition(
+            f"Cannot {action} a session that is {session.get_status_display().lower()} "
+            f"(status '{session.status}')."
+        )
+    return target
+
+
 @transaction.atomic
 def transition_session(*, session: InterviewSession, action: str) -> InterviewSession:
     """start / end / cancel; raises InvalidTransition (409) from a wrong status."""
-    allowed, target = _TRANSITIONS[action]
     locked = InterviewSession.objects.select_for_update().get(pk=session.pk)
-    if locked.status not in allowed:
-        raise InvalidTransition(
-            f"Cannot {action} a session that is {locked.get_status_display().lower()} "
-            f"(status '{locked.status}')."
-        )
+    target = _target_status(locked, action)
     now = timezone.now()
     locked.status = target
     if target == Status.IN_PROGRESS:
@@ -176,6 +183,35 @@ def transition_session(*, session: InterviewSession, action: str) -> InterviewSe
         record_event(session=locked, type_=EventType.INTERVIEW_ENDED, payload={"reason": action})
     session.refresh_from_db()
     return session
+
+
+def end_session(*, session: InterviewSession, reason: str) -> InterviewSession:
+    """in_progress -> completed, the way every caller ends a session (REST, admin).
+
+    Sends `signals.session_ending` first, so the live app's receiver has the AI
+    say its closing words when its conversation is open. Not one transaction on
+    purpose: the receivers' writes commit (and are broadcast) as they are made,
+    the AI's words while they stream; then the status change is its own
+    transaction, which checks the status again under the row lock. Call it
+    outside `transaction.atomic`. `aend_session` is the same for the event loop.
+    """
+    _check_can_end(session)
+    signals.session_ending.send(sender=InterviewSession, session=session, reason=reason)
+    return transition_session(session=session, action="end")
+
+
+async def aend_session(*, session: InterviewSession, reason: str) -> InterviewSession:
+    """end_session from the event loop (the candidate's `interview.end`): the
+    same steps, the database work in its thread and the receivers awaited."""
+    await database_sync_to_async(_check_can_end)(session)
+    await signals.session_ending.asend(sender=InterviewSession, session=session, reason=reason)
+    return await database_sync_to_async(transition_session)(session=session, action="end")
+
+
+def _check_can_end(session: InterviewSession) -> None:
+    # Before session_ending: no closing words for a session that cannot end.
+    session.refresh_from_db(fields=["status"])
+    _target_status(session, "end")
 
 
 @transaction.atomic

@@ -246,28 +246,33 @@ async def respond(
 
 async def end(session_uuid, reason: str = "ended") -> AiResult | None:
     """Closing words; closes the AI conversation. Returns None if already closed."""
+    return await _close(session_uuid, reason, require_opened=True)
+
+
+async def close(session_uuid, reason: str = "ended") -> AiResult | None:
+    """Closing words if the AI conversation is open; None if it never opened or
+    is closed already. Run when a session ends (live.receivers)."""
+    return await _close(session_uuid, reason, require_opened=False)
+
+
+async def _close(session_uuid, reason: str, *, require_opened: bool) -> AiResult | None:
     async with session_lock(session_uuid):
         loaded = await _aload(session_uuid)
         if not loaded.state.opened:
-            raise InvalidTransition("The interview has not been initialized.")
+            if require_opened:
+                raise InvalidTransition("The interview has not been initialized.")
+            return None
         if loaded.state.closed:
             return None
-        result = await _say(loaded, None, Move(MoveKind.CLOSING, reason=reason))
-        return result
+        return await _say(loaded, None, Move(MoveKind.CLOSING, reason=reason))
 
 
 async def finish(session_uuid, reason: str = "ended") -> InterviewSession:
-    """End the AI conversation if it is open, then complete the session."""
-    loaded = await _aload(session_uuid)
-    session, state = loaded.session, loaded.state
-    if session.status != InterviewSession.Status.IN_PROGRESS:
-        raise InvalidTransition(
-            f"Cannot end a session that is {session.get_status_display().lower()} "
-            f"(status '{session.status}')."
-        )
-    if state.opened and not state.closed:
-        await end(session_uuid, reason)
-    return await database_sync_to_async(services.transition_session)(session=session, action="end")
+    """Complete the session from the event loop (the candidate's `interview.end`):
+    services.aend_session, whose session_ending receiver closes the AI
+    conversation first if it is open, as REST and the admin do."""
+    session = await database_sync_to_async(selectors.session_by_uuid)(session_uuid)
+    return await services.aend_session(session=session, reason=reason)
 
 
 async def add_suggestion(session_uuid, text: str, author: str) -> SessionEvent:

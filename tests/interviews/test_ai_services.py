@@ -1,14 +1,16 @@
 """The reads and writes the AI turn loop goes through: recent turns, a session's
-question, queued suggestions and the AI reply saved whole."""
+question, queued suggestions, the AI reply saved whole, and ending a session
+(the session_ending signal first)."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
+from asgiref.sync import async_to_sync
 
-from interviews import selectors, services
-from interviews.exceptions import NotFound
+from interviews import selectors, services, signals
+from interviews.exceptions import InvalidTransition, NotFound
 from interviews.models import Conversation, InterviewSession
 from interviews.wire import EventType
 
@@ -185,3 +187,71 @@ def test_save_ai_reply_is_all_or_nothing(started, monkeypatch):
     fresh = InterviewSession.objects.get(pk=started.pk)
     assert started.conversations.count() == before_rows
     assert (fresh.last_seq, fresh.ai_state) == (before, state)
+
+
+# --- end_session / aend_session ----------------------------------------------------
+
+
+@pytest.fixture
+def ending_calls():
+    """What session_ending receivers are told, and the status they see."""
+    calls = []
+
+    def receiver(sender, *, session, reason, **kwargs):
+        status = InterviewSession.objects.values_list("status", flat=True).get(pk=session.pk)
+        calls.append((sender, session.pk, reason, status))
+
+    signals.session_ending.connect(receiver, dispatch_uid="test-ending")
+    yield calls
+    signals.session_ending.disconnect(dispatch_uid="test-ending")
+
+
+def test_end_session_sends_session_ending_before_completing(started, ending_calls):
+    before = last_seq(started)
+    ended = services.end_session(session=started, reason="done")
+    assert ending_calls == [(InterviewSession, started.pk, "done", "in_progress")]
+    assert ended.status == "completed" and ended.ended_at
+    # The AI never spoke: interview.ended is recorded once, by the status change.
+    assert [(seq, type_) for seq, type_, _ in events_after(started, before)] == [
+        (before + 1, EventType.SESSION_STATE),
+        (before + 2, EventType.INTERVIEW_ENDED),
+    ]
+
+
+@pytest.mark.parametrize("status", ["scheduled", "completed", "cancelled"])
+def test_end_session_from_a_wrong_status_is_409_without_the_signal(session, ending_calls, status):
+    if status != "scheduled":
+        services.transition_session(session=session, action="start")
+        services.transition_session(
+            session=session, action="end" if status == "completed" else "cancel"
+        )
+    stale = InterviewSession.objects.get(pk=session.pk)
+    stale.status = InterviewSession.Status.IN_PROGRESS  # a stale copy is read again
+    with pytest.raises(InvalidTransition) as caught:
+        services.end_session(session=stale, reason="done")
+    label = InterviewSession.Status(status).label.lower()
+    assert caught.value.message == f"Cannot end a session that is {label} (status '{status}')."
+    assert ending_calls == []
+    assert InterviewSession.objects.get(pk=session.pk).status == status
+
+
+def test_a_failing_receiver_stops_the_end(started):
+    def receiver(sender, **kwargs):
+        raise RuntimeError("closing words failed")
+
+    signals.session_ending.connect(receiver, dispatch_uid="test-failing")
+    try:
+        with pytest.raises(RuntimeError, match="closing words failed"):
+            services.end_session(session=started, reason="done")
+    finally:
+        signals.session_ending.disconnect(dispatch_uid="test-failing")
+    assert InterviewSession.objects.get(pk=started.pk).status == "in_progress"
+
+
+def test_aend_session_is_the_same_from_the_event_loop(started, ending_calls):
+    ended = async_to_sync(services.aend_session)(session=started, reason="by candidate")
+    assert ending_calls == [(InterviewSession, started.pk, "by candidate", "in_progress")]
+    assert ended.status == "completed"
+    with pytest.raises(InvalidTransition, match=r"Cannot end a session that is completed"):
+        async_to_sync(services.aend_session)(session=started, reason="again")
+    assert len(ending_calls) == 1
