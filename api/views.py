@@ -149,7 +149,7 @@ class SessionViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
-        session = async_to_sync(ai_turns.finish)(self.get_object().session_id, "session ended")
+        session = services.end_session(session=self.get_object(), reason="session ended")
         return Response(self.get_serializer(session).data)
 
     @extend_schema(request=None, responses=TRANSITION_RESPONSES)

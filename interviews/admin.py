@@ -1,8 +1,5 @@
-from asgiref.sync import async_to_sync
 from django.contrib import admin, messages
 from django.utils.html import format_html
-
-from live import ai_turns
 
 from . import selectors, services
 from .exceptions import DomainError
@@ -81,7 +78,7 @@ class InterviewSessionAdmin(admin.ModelAdmin):
             request,
             queryset,
             "ended",
-            lambda s: async_to_sync(ai_turns.finish)(s.session_id, "session ended"),
+            lambda s: services.end_session(session=s, reason="session ended"),
         )
 
     @admin.action(description="Cancel the selected sessions")

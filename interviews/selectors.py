@@ -102,6 +102,19 @@ def session_questions(session: InterviewSession) -> list[Question]:
     return list(session.questions.order_by("order", "id"))
 
 
+def session_question(session: InterviewSession, question_id: int | None) -> Question | None:
+    """The session's question with this id; None for None or another session's question."""
+    if question_id is None:
+        return None
+    return session.questions.filter(pk=question_id).first()
+
+
+def recent_turns(session: InterviewSession, *, limit: int) -> tuple[tuple[str, str], ...]:
+    """The last `limit` conversation rows as (speaker, message), oldest first."""
+    latest = session.conversations.order_by("-id").only("speaker", "message")[:limit]
+    return tuple((c.speaker, c.message) for c in reversed(list(latest)))
+
+
 def conversation_list(*, session_uuid: object = None) -> QuerySet[Conversation]:
     qs = Conversation.objects.select_related("session", "question").all()
     if session_uuid not in (None, ""):

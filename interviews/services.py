@@ -1,21 +1,23 @@
-"""Writes. Keyword-only arguments, one transaction each; events are persisted
-in the same transaction as the change they describe and broadcast only after
-it commits (persist before broadcast)."""
+"""Writes. Keyword-only arguments, one transaction each (end_session says why
+it is not); events are persisted in the same transaction as the change they
+describe and broadcast only after it commits (persist before broadcast)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import F, Max, ProtectedError
 from django.utils import timezone
 
-from . import events
-from .exceptions import DomainError, InUse, InvalidInput, InvalidTransition
+from . import events, selectors, signals
+from .exceptions import DomainError, InUse, InvalidInput, InvalidTransition, NotFound
 from .models import (
     Conversation,
     Interviewer,
@@ -152,16 +154,22 @@ def delete_session(*, session: InterviewSession) -> None:
             transaction.on_commit(lambda f=stored: f.storage.delete(f.name))
 
 
+def _target_status(session: InterviewSession, action: str) -> str:
+    """The status `action` leads to from the session's; InvalidTransition (409) if none."""
+    allowed, target = _TRANSITIONS[action]
+    if session.status not in allowed:
+        raise InvalidTransition(
+            f"Cannot {action} a session that is {session.get_status_display().lower()} "
+            f"(status '{session.status}')."
+        )
+    return target
+
+
 @transaction.atomic
 def transition_session(*, session: InterviewSession, action: str) -> InterviewSession:
     """start / end / cancel; raises InvalidTransition (409) from a wrong status."""
-    allowed, target = _TRANSITIONS[action]
     locked = InterviewSession.objects.select_for_update().get(pk=session.pk)
-    if locked.status not in allowed:
-        raise InvalidTransition(
-            f"Cannot {action} a session that is {locked.get_status_display().lower()} "
-            f"(status '{locked.status}')."
-        )
+    target = _target_status(locked, action)
     now = timezone.now()
     locked.status = target
     if target == Status.IN_PROGRESS:
@@ -177,6 +185,35 @@ def transition_session(*, session: InterviewSession, action: str) -> InterviewSe
     return session
 
 
+def end_session(*, session: InterviewSession, reason: str) -> InterviewSession:
+    """in_progress -> completed, the way every caller ends a session (REST, admin).
+
+    Sends `signals.session_ending` first, so the live app's receiver has the AI
+    say its closing words when its conversation is open. Not one transaction on
+    purpose: the receivers' writes commit (and are broadcast) as they are made,
+    the AI's words while they stream; then the status change is its own
+    transaction, which checks the status again under the row lock. Call it
+    outside `transaction.atomic`. `aend_session` is the same for the event loop.
+    """
+    _check_can_end(session)
+    signals.session_ending.send(sender=InterviewSession, session=session, reason=reason)
+    return transition_session(session=session, action="end")
+
+
+async def aend_session(*, session: InterviewSession, reason: str) -> InterviewSession:
+    """end_session from the event loop (the candidate's `interview.end`): the
+    same steps, the database work in its thread and the receivers awaited."""
+    await database_sync_to_async(_check_can_end)(session)
+    await signals.session_ending.asend(sender=InterviewSession, session=session, reason=reason)
+    return await database_sync_to_async(transition_session)(session=session, action="end")
+
+
+def _check_can_end(session: InterviewSession) -> None:
+    # Before session_ending: no closing words for a session that cannot end.
+    session.refresh_from_db(fields=["status"])
+    _target_status(session, "end")
+
+
 @transaction.atomic
 def rotate_join_token(*, session: InterviewSession) -> InterviewSession:
     session.join_token = new_join_token()
@@ -188,6 +225,71 @@ def rotate_join_token(*, session: InterviewSession) -> InterviewSession:
 def save_ai_state(*, session: InterviewSession, state: dict[str, Any]) -> None:
     InterviewSession.objects.filter(pk=session.pk).update(ai_state=state)
     session.ai_state = state
+
+
+# The one key of ai_state (the interviewer's state, opaque here otherwise) the
+# domain writes: observers' suggestions the interviewer has not asked yet.
+AI_SUGGESTIONS = "suggestions"
+
+
+@transaction.atomic
+def queue_suggestion(*, session_uuid: uuid.UUID | str, text: str, author: str) -> SessionEvent:
+    """An observer's follow-up: appended to the session's pending suggestions in
+    ai_state (under the row lock) and recorded as `observer.suggest`."""
+    try:
+        locked = InterviewSession.objects.select_for_update().get(session_id=session_uuid)
+    except InterviewSession.DoesNotExist as exc:
+        raise NotFound(f"No interview session with session_id {session_uuid}.") from exc
+    state = dict(locked.ai_state or {})
+    state[AI_SUGGESTIONS] = [*state.get(AI_SUGGESTIONS, []), text]
+    save_ai_state(session=locked, state=state)
+    return add_observer_event(
+        session=locked, type_=EventType.OBSERVER_SUGGEST, text=text, author=author
+    )
+
+
+@transaction.atomic
+def save_ai_reply(
+    *,
+    session: InterviewSession,
+    message: str,
+    question_id: int | None,
+    ai_state: dict[str, Any],
+    used_suggestion: str | None = None,
+    warnings: Sequence[dict[str, Any]] = (),
+    closing_reason: str | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Conversation:
+    """The AI's reply, saved whole: its `observer.warning`s, the conversation row
+    (`ai.message`), the interviewer's new `ai_state`, `interview.ended` when
+    these were the closing words (`closing_reason` not None) and the turn's
+    `metrics.turn` (observers only, kept for the latency chart and the report).
+
+    Observers' suggestions may have arrived while the reply streamed: the saved
+    pending suggestions are the stored ones (read under the row lock), less
+    `used_suggestion`, the one this reply asked; the rest of `ai_state` is saved
+    as given.
+    """
+    locked = InterviewSession.objects.select_for_update().only("ai_state").get(pk=session.pk)
+    pending = list((locked.ai_state or {}).get(AI_SUGGESTIONS, []))
+    if used_suggestion is not None and used_suggestion in pending:
+        pending.remove(used_suggestion)
+    for warning in warnings:
+        record_event(session=session, type_=EventType.OBSERVER_WARNING, payload=warning)
+    conversation = add_conversation(
+        session=session,
+        speaker=Conversation.Speaker.AI,
+        message=message,
+        question=selectors.session_question(session, question_id),
+    )
+    save_ai_state(session=session, state={**ai_state, AI_SUGGESTIONS: pending})
+    if closing_reason is not None:
+        record_event(
+            session=session, type_=EventType.INTERVIEW_ENDED, payload={"reason": closing_reason}
+        )
+    if metrics is not None:
+        record_event(session=session, type_=EventType.METRICS_TURN, payload=metrics)
+    return conversation
 
 
 @transaction.atomic

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from interviewer import evaluation
@@ -81,13 +80,7 @@ def _load(session_uuid) -> Loaded:
         started_at=session.started_at,
         language=session.language,
     )
-    keep = max(1, settings.RT.llm_recent_turns)
-    recent = tuple(
-        (c.speaker, c.message)
-        for c in reversed(
-            list(session.conversations.order_by("-id").only("speaker", "message")[:keep])
-        )
-    )
+    recent = selectors.recent_turns(session, limit=max(1, settings.RT.llm_recent_turns))
     return Loaded(session, plan, PlanState.load(session.ai_state), recent)
 
 
@@ -112,7 +105,7 @@ def _load_and_commit_student(session_uuid, turn: Turn, audio) -> tuple[Loaded, C
     loaded = _load(session_uuid)
     _require_open(loaded.session, loaded.state)
     current = loaded.plan.question(loaded.state.index)
-    question = loaded.session.questions.filter(pk=current.id).first() if current else None
+    question = selectors.session_question(loaded.session, current.id if current else None)
     student = services.add_conversation(
         session=loaded.session,
         speaker=Conversation.Speaker.STUDENT,
@@ -125,8 +118,7 @@ def _load_and_commit_student(session_uuid, turn: Turn, audio) -> tuple[Loaded, C
     return loaded, student
 
 
-@database_sync_to_async
-def _commit_ai(
+async def _commit_ai(
     session: InterviewSession,
     state: PlanState,
     move: Move,
@@ -134,36 +126,18 @@ def _commit_ai(
     slog: SpeechLog,
     metrics: dict | None,
 ) -> Conversation:
-    with transaction.atomic():
-        # Suggestions may have arrived while the reply streamed: keep them.
-        locked = InterviewSession.objects.select_for_update().only("ai_state").get(pk=session.pk)
-        fresh = PlanState.load(locked.ai_state).suggestions
-        if move.kind is MoveKind.SUGGESTION and move.suggestion in fresh:
-            fresh.remove(move.suggestion)
-        state.suggestions = fresh
-        for warning in slog.warnings:
-            services.record_event(
-                session=session,
-                type_=EventType.OBSERVER_WARNING,
-                payload=warning,
-            )
-        question = session.questions.filter(pk=move.question.id).first() if move.question else None
-        conversation = services.add_conversation(
-            session=session, speaker=Conversation.Speaker.AI, message=text, question=question
-        )
-        services.save_ai_state(session=session, state=state.dump())
-        if move.kind is MoveKind.CLOSING:
-            services.record_event(
-                session=session, type_=EventType.INTERVIEW_ENDED, payload={"reason": move.reason}
-            )
-        if metrics is not None:
-            # Persisted (observers only) so the latency chart and the report keep it.
-            services.record_event(
-                session=session,
-                type_=EventType.METRICS_TURN,
-                payload=metrics,
-            )
-    return conversation
+    """The reply with its plan state, warnings and metrics: one transaction
+    (suggestions that arrived while it streamed are kept)."""
+    return await database_sync_to_async(services.save_ai_reply)(
+        session=session,
+        message=text,
+        question_id=move.question.id if move.question else None,
+        ai_state=state.dump(),
+        used_suggestion=move.suggestion if move.kind is MoveKind.SUGGESTION else None,
+        warnings=slog.warnings,
+        closing_reason=move.reason if move.kind is MoveKind.CLOSING else None,
+        metrics=metrics,
+    )
 
 
 async def _speak(loaded: Loaded, answer: str | None, move: Move) -> tuple[str, dict, SpeechLog]:
@@ -259,45 +233,40 @@ async def respond(
 
 async def end(session_uuid, reason: str = "ended") -> AiResult | None:
     """Closing words; closes the AI conversation. Returns None if already closed."""
+    return await _close(session_uuid, reason, require_opened=True)
+
+
+async def close(session_uuid, reason: str = "ended") -> AiResult | None:
+    """Closing words if the AI conversation is open; None if it never opened or
+    is closed already. Run when a session ends (live.receivers)."""
+    return await _close(session_uuid, reason, require_opened=False)
+
+
+async def _close(session_uuid, reason: str, *, require_opened: bool) -> AiResult | None:
     async with session_lock(session_uuid):
         loaded = await _aload(session_uuid)
         if not loaded.state.opened:
-            raise InvalidTransition("The interview has not been initialized.")
+            if require_opened:
+                raise InvalidTransition("The interview has not been initialized.")
+            return None
         if loaded.state.closed:
             return None
-        result = await _say(loaded, None, Move(MoveKind.CLOSING, reason=reason))
-        return result
+        return await _say(loaded, None, Move(MoveKind.CLOSING, reason=reason))
 
 
 async def finish(session_uuid, reason: str = "ended") -> InterviewSession:
-    """End the AI conversation if it is open, then complete the session."""
-    loaded = await _aload(session_uuid)
-    session, state = loaded.session, loaded.state
-    if session.status != InterviewSession.Status.IN_PROGRESS:
-        raise InvalidTransition(
-            f"Cannot end a session that is {session.get_status_display().lower()} "
-            f"(status '{session.status}')."
-        )
-    if state.opened and not state.closed:
-        await end(session_uuid, reason)
-    return await database_sync_to_async(services.transition_session)(session=session, action="end")
+    """Complete the session from the event loop (the candidate's `interview.end`):
+    services.aend_session, whose session_ending receiver closes the AI
+    conversation first if it is open, as REST and the admin do."""
+    session = await database_sync_to_async(selectors.session_by_uuid)(session_uuid)
+    return await services.aend_session(session=session, reason=reason)
 
 
 async def add_suggestion(session_uuid, text: str, author: str) -> SessionEvent:
     """An observer's follow-up: queued for the director, which asks it next."""
-
-    @database_sync_to_async
-    def write():
-        with transaction.atomic():
-            session = InterviewSession.objects.select_for_update().get(session_id=session_uuid)
-            state = PlanState.load(session.ai_state)
-            state.suggestions.append(text)
-            services.save_ai_state(session=session, state=state.dump())
-            return services.add_observer_event(
-                session=session, type_=EventType.OBSERVER_SUGGEST, text=text, author=author
-            )
-
-    return await write()
+    return await database_sync_to_async(services.queue_suggestion)(
+        session_uuid=session_uuid, text=text, author=author
+    )
 
 
 def _require_open(session: InterviewSession, state: PlanState) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 from django.urls import reverse
 
 from interviews import selectors, services
+from interviews.wire import EventType
 from reports import services as report_services
 
 pytestmark = [pytest.mark.django_db, pytest.mark.db_backend]
@@ -115,6 +120,66 @@ def live_session_admin(interviewer, student):
     services.create_question(session=live, question_text="Why?")
     async_to_sync(ai_turns.initialize)(live.session_id)
     return live
+
+
+@pytest.fixture
+def scripted():
+    """The scripted interviewer (no LLM), whatever the environment says."""
+    with override_settings(RT=replace(settings.RT, openai_api_key="")):
+        yield
+
+
+def test_admin_end_goes_through_the_service_and_the_ai_closes_once(
+    admin_client, scripted, live_session_admin, monkeypatch
+):
+    calls = []
+    end_session = services.end_session
+
+    def spy(*, session, reason):
+        calls.append((session.pk, reason))
+        return end_session(session=session, reason=reason)
+
+    monkeypatch.setattr(services, "end_session", spy)
+    said = list(live_session_admin.conversations.order_by("id"))
+
+    r = changelist_action(admin_client, "end_sessions", live_session_admin)
+    assert "1 session(s) ended." in r.content.decode()
+    assert calls == [(live_session_admin.pk, "session ended")]
+    rows = list(live_session_admin.conversations.order_by("id"))
+    assert rows[: len(said)] == said and len(rows) == len(said) + 1
+    closing = rows[-1]
+    assert closing.speaker == "ai" and "Jane Smith" in closing.message
+    # The closing words, interview.ended once (with the admin's reason), then the status.
+    tail = [
+        (e.seq, e.type, e.payload.get("conversation_id") or e.payload.get("reason"))
+        for e in live_session_admin.events.filter(seq__gt=said[-1].seq).order_by("seq")
+    ]
+    assert tail == [
+        (closing.seq, EventType.AI_MESSAGE, closing.pk),
+        (closing.seq + 1, EventType.INTERVIEW_ENDED, "session ended"),
+        (closing.seq + 2, EventType.SESSION_STATE, None),
+    ]
+    live_session_admin.refresh_from_db()
+    assert live_session_admin.status == "completed" and live_session_admin.ai_state["closed"]
+
+
+def test_admin_end_of_a_session_the_ai_never_opened(admin_client, scripted, session):
+    services.transition_session(session=session, action="start")
+    r = changelist_action(admin_client, "end_sessions", session)
+    assert "1 session(s) ended." in r.content.decode()
+    assert not session.conversations.exists()
+    ended = session.events.filter(type=EventType.INTERVIEW_ENDED)
+    assert [e.payload for e in ended] == [{"reason": "end"}]
+
+
+def test_admin_end_of_a_session_not_in_progress_says_why(admin_client, scripted, session):
+    r = changelist_action(admin_client, "end_sessions", session)
+    html = r.content.decode()
+    assert "Cannot end a session that is scheduled (status &#x27;scheduled&#x27;)." in html
+    assert "session(s) ended" not in html
+    session.refresh_from_db()
+    assert session.status == "scheduled"
+    assert not session.events.filter(type=EventType.INTERVIEW_ENDED).exists()
 
 
 def test_admin_change_form_cannot_set_the_status(admin_client, session):

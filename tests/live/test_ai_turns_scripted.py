@@ -105,3 +105,47 @@ async def test_an_answer_refused_before_the_start_or_after_the_end_saves_nothing
     with pytest.raises(InvalidTransition, match="no more answers|not in progress"):
         await ai_turns.respond(sid, Turn(text="Too late."))
     assert await saved() == before
+
+
+async def test_finish_ends_through_the_domain_service_and_the_ai_closes_once(
+    no_llm, planned_session, monkeypatch
+):
+    from interviews import services
+    from interviews.models import SessionEvent
+    from interviews.wire import EventType
+
+    calls = []
+    aend_session = services.aend_session
+
+    async def spy(*, session, reason):
+        calls.append(reason)
+        return await aend_session(session=session, reason=reason)
+
+    monkeypatch.setattr(services, "aend_session", spy)
+    sid = planned_session.session_id
+    await ai_turns.initialize(sid)
+    ended = await ai_turns.finish(sid, "ended by candidate")
+    assert calls == ["ended by candidate"] and ended.status == "completed"
+    last = await Conversation.objects.filter(session=planned_session).order_by("-id").afirst()
+    assert last.speaker == "ai" and last.message.startswith("Thank you for your time")
+    reasons = [
+        e.payload["reason"]
+        async for e in SessionEvent.objects.filter(
+            session=planned_session, type=EventType.INTERVIEW_ENDED
+        )
+    ]
+    assert reasons == ["ended by candidate"]
+    with pytest.raises(InvalidTransition, match="Cannot end a session that is completed"):
+        await ai_turns.finish(sid)
+
+
+async def test_close_says_nothing_unless_the_conversation_is_open(no_llm, planned_session):
+    sid = planned_session.session_id
+    assert await ai_turns.close(sid, "ended") is None  # never opened: nothing to close
+    with pytest.raises(InvalidTransition, match="not been initialized"):
+        await ai_turns.end(sid)
+    await ai_turns.initialize(sid)
+    closing = await ai_turns.close(sid, "ended")
+    assert closing.closed and closing.text.startswith("Thank you for your time")
+    assert await ai_turns.close(sid, "ended") is None  # closed already
+    assert await ai_turns.end(sid) is None
