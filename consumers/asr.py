@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 
 from interviews.exceptions import DomainError, ServerBusy
-from speech import audio, stt
+from speech import audio
 from speech.frames import AudioChunk, Final, Partial
+from speech.stream import SpeechStream
 
 from . import protocol
 from .base import EventSocket
@@ -27,7 +28,7 @@ def result_json(final: Final | None) -> str:
 
 
 class VoskAsrConsumer(EventSocket):
-    stream: stt.SpeechStream | None = None
+    stream: SpeechStream | None = None
     sample_rate = 16000
     language = ""
     partial = ""
@@ -88,7 +89,7 @@ class VoskAsrConsumer(EventSocket):
     async def decode_frame(self, pcm: bytes) -> str:
         audio.check_frame(pcm)
         if self.stream is None:
-            self.stream = await stt.SpeechStream.open(self.language, label="asr")
+            self.stream = await SpeechStream.open(self.language, label="asr")
         for frame in await self.stream.accept(AudioChunk(pcm, self.sample_rate)):
             if isinstance(frame, Final):
                 self.partial = ""

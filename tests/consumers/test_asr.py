@@ -8,7 +8,9 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from interview_rt.asgi import application
-from speech import stt
+from speech.model_registry import registry
+from speech.transcribe import transcribe_pcm
+from speech.warm import warm
 from tests.audio_fixtures import (
     KOREAN_ANSWER,
     SAME_DECODE_AGREEMENT,
@@ -23,7 +25,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.speech]
 
 @pytest.fixture(scope="module", autouse=True)
 def korean_model():
-    stt.registry.model_for("ko")
+    registry.model_for("ko")
 
 
 async def asr(staff_token) -> WebsocketCommunicator:
@@ -56,7 +58,7 @@ async def test_one_reply_per_frame_then_the_final_result_and_close(staff_token):
     closed = await comm.receive_output(timeout=5)
     assert closed["type"] == "websocket.close"
     assert partials > 0
-    offline = await stt.transcribe_pcm(pcm, 16000, "ko")
+    offline = await transcribe_pcm(pcm, 16000, "ko")
     assert word_agreement(" ".join(texts), offline["text"]) >= SAME_DECODE_AGREEMENT
 
 
@@ -81,7 +83,7 @@ async def test_eof_without_audio_gives_an_empty_result(staff_token):
 async def test_the_recogniser_is_back_in_the_pool_when_the_result_arrives(staff_token):
     """vosk-server clients reconnect per utterance as soon as they have the
     result: the next connection then starts on the same warm recogniser."""
-    stt.warm.clear()
+    warm.clear()
     comm = await asr(staff_token)
     await comm.send_to(text_data=json.dumps({"config": {"sample_rate": 16000}}))
     for frame in frames(silence(0.3) + speak(KOREAN_ANSWER)):
@@ -89,5 +91,5 @@ async def test_the_recogniser_is_back_in_the_pool_when_the_result_arrives(staff_
         await comm.receive_from(timeout=10)
     await comm.send_to(text_data='{"eof" : 1}')
     assert "text" in json.loads(await comm.receive_from(timeout=10))
-    assert stt.warm.count() == 1
+    assert warm.count() == 1
     await comm.wait(timeout=5)

@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 
 from interview_rt import pools
-from speech import stt
 from speech.frames import AudioChunk, Final
+from speech.stream import SpeechStream
+from speech.warm import warm
 from tests.audio_fixtures import KOREAN_SHORT, frames, silence, speak
 
 LEAD_IN_S = 0.5
@@ -18,12 +19,12 @@ LEAD_IN_S = 0.5
 
 @pytest.fixture(autouse=True)
 def empty_pool():
-    stt.warm.clear()
+    warm.clear()
     yield
-    stt.warm.clear()
+    warm.clear()
 
 
-async def spoken_turn(stream: stt.SpeechStream) -> Final:
+async def spoken_turn(stream: SpeechStream) -> Final:
     got = []
     for frame in frames(silence(LEAD_IN_S) + speak(KOREAN_SHORT)):
         got += [f for f in await stream.accept(AudioChunk(frame, 16000)) if isinstance(f, Final)]
@@ -32,16 +33,16 @@ async def spoken_turn(stream: stt.SpeechStream) -> Final:
 
 
 async def test_a_new_stream_gets_the_last_streams_recogniser_with_its_own_clock():
-    first = await stt.SpeechStream.open("ko")
-    recogniser = first._recognizer
+    first = await SpeechStream.open("ko")
+    recogniser = first.recognizer
     for _ in range(3):
         await spoken_turn(first)
     assert first.audio_time_s > 6
     await first.close()
-    assert stt.warm.count() == 1
+    assert warm.count() == 1
 
-    second = await stt.SpeechStream.open("ko")
-    assert second._recognizer is recogniser and stt.warm.count() == 0
+    second = await SpeechStream.open("ko")
+    assert second.recognizer is recogniser and warm.count() == 0
     final = await spoken_turn(second)
     # Stream time starts at 0 for the new stream, not where the old one stopped.
     assert LEAD_IN_S - 0.2 <= final.words[0].start <= second.audio_time_s
@@ -52,32 +53,32 @@ async def test_a_new_stream_gets_the_last_streams_recogniser_with_its_own_clock(
 
 async def test_the_pool_never_holds_more_than_the_stream_limit(settings):
     settings.RT = replace(settings.RT, stt_max_streams=2)
-    streams = [await stt.SpeechStream.open("ko") for _ in range(2)]
+    streams = [await SpeechStream.open("ko") for _ in range(2)]
     for stream in streams:
         await stream.close()
-    assert stt.warm.count() == 2
-    again = [await stt.SpeechStream.open("ko") for _ in range(2)]
-    assert stt.warm.count() == 0
+    assert warm.count() == 2
+    again = [await SpeechStream.open("ko") for _ in range(2)]
+    assert warm.count() == 0
     for stream in again:
         await stream.close()
-    assert stt.warm.count() == 2
+    assert warm.count() == 2
 
 
 async def test_keep_warm_off_gives_every_stream_a_new_recogniser(settings):
     settings.RT = replace(settings.RT, stt_keep_warm=False)
-    first = await stt.SpeechStream.open("ko")
-    recogniser = first._recognizer
+    first = await SpeechStream.open("ko")
+    recogniser = first.recognizer
     await first.close()
-    second = await stt.SpeechStream.open("ko")
-    assert second._recognizer is not recogniser and stt.warm.count() == 0
+    second = await SpeechStream.open("ko")
+    assert second.recognizer is not recogniser and warm.count() == 0
     await second.close()
 
 
 async def test_a_stream_opened_while_another_closes_gets_its_recogniser(settings):
     """A client that reconnects per utterance opens the next stream before the
     last one's recogniser is back in the pool: it waits for it, not a cold one."""
-    first = await stt.SpeechStream.open("ko")
-    recogniser = first._recognizer
+    first = await SpeechStream.open("ko")
+    recogniser = first.recognizer
     await spoken_turn(first)
     # Busy decoder threads: the closing stream's flush waits in the queue.
     gate = threading.Event()
@@ -85,10 +86,10 @@ async def test_a_stream_opened_while_another_closes_gets_its_recogniser(settings
         pools.executor("stt").submit(gate.wait)
     closing = asyncio.ensure_future(first.close())
     await asyncio.sleep(0)
-    assert stt.warm.count() == 0
+    assert warm.count() == 0
     asyncio.get_running_loop().call_later(0.2, gate.set)
-    second = await stt.SpeechStream.open("ko")
-    assert second._recognizer is recogniser
+    second = await SpeechStream.open("ko")
+    assert second.recognizer is recogniser
     await closing
     await second.close()
-    assert stt.warm.count() == 1
+    assert warm.count() == 1
