@@ -10,6 +10,7 @@ import pytest
 
 from interview_rt import pools
 from speech.frames import AudioChunk, Final
+from speech.interface import PLAIN, StreamOptions
 from speech.stream import SpeechStream
 from speech.warm import warm
 from tests.audio_fixtures import KOREAN_SHORT, frames, silence, speak
@@ -93,3 +94,29 @@ async def test_a_stream_opened_while_another_closes_gets_its_recogniser(settings
     await closing
     await second.close()
     assert warm.count() == 1
+
+
+@pytest.mark.parametrize(
+    "options",
+    [StreamOptions(phrase_list=("소프트웨어 엔지니어 입니다",)), StreamOptions(max_alternatives=3)],
+    ids=["phrase_list", "max_alternatives"],
+)
+async def test_a_recogniser_with_other_options_is_never_kept_nor_taken(options):
+    """A grammar or alternatives stay with the stream that asked for them: its
+    recogniser is closed with it, and it never takes a plain warm one."""
+    plain = await SpeechStream.open("ko")
+    plain_recogniser = plain.recognizer
+    await plain.close()
+    assert warm.count() == 1
+
+    special = await SpeechStream.open("ko", options=options)
+    recogniser = special.recognizer
+    assert recogniser is not plain_recogniser and warm.count() == 1
+    assert recogniser.options == options
+    await spoken_turn(special)
+    await special.close()
+    assert warm.count() == 1 and recogniser.recognizer is None  # closed, not kept
+
+    again = await SpeechStream.open("ko")
+    assert again.recognizer is plain_recogniser and again.recognizer.options == PLAIN
+    await again.close()
