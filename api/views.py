@@ -28,7 +28,7 @@ from interviews.exceptions import NotFound
 from live import ai_turns
 from live.frames import Turn
 from reports import services as report_services
-from speech import stt
+from speech.transcribe import transcribe_upload
 
 from . import serializers as s
 
@@ -228,7 +228,7 @@ class ConversationViewSet(
         sid = form.validated_data.get("session_id")
         if sid is not None:
             selectors.session_by_uuid(sid)  # an unknown session is a 404 before decoding
-        result = stt.transcribe_upload(form.validated_data["audio_file"], session_uuid=sid)
+        result = transcribe_upload(form.validated_data["audio_file"], session_uuid=sid)
         return Response(result)
 
 

@@ -37,8 +37,11 @@ import django  # noqa: E402
 
 django.setup()
 
-from live.frames import AudioChunk  # noqa: E402
-from speech import stt  # noqa: E402
+from speech.frames import AudioChunk  # noqa: E402
+from speech.model_registry import registry  # noqa: E402
+from speech.stream import SpeechStream  # noqa: E402
+from speech.transcribe import transcribe_pcm  # noqa: E402
+from speech.vosk_engine import new_recognizer  # noqa: E402
 from tests.audio_fixtures import frames, silence, speak  # noqa: E402
 
 ANSWERS = [
@@ -59,7 +62,7 @@ def load() -> str:
 
 
 def decode_texts(model, pcm: bytes, chunk_bytes: int) -> list[str]:
-    recognizer = stt._new_recognizer(model, 16000)
+    recognizer = new_recognizer(model, 16000)
     texts = []
     for offset in range(0, len(pcm), chunk_bytes):
         if recognizer.AcceptWaveform(pcm[offset : offset + chunk_bytes]):
@@ -77,21 +80,21 @@ async def main() -> int:
     pcm = b"".join(silence(0.5) + speak(text) for text in ANSWERS) + silence(0.5)
     audio_s = len(pcm) / 2 / 16000
     print(f"load average at start: {load()}  (cores: {os.cpu_count()})")
-    print(f"model: {stt.registry.locate(args.language)}")
+    print(f"model: {registry.locate(args.language)}")
 
     before = rss_mb()
     started = time.perf_counter()
-    model = stt.registry.model_for(args.language)
+    model = registry.model_for(args.language)
     print(f"model load: {time.perf_counter() - started:.2f} s, +{rss_mb() - before:.0f} MB RSS")
 
     before = rss_mb()
-    idle = [stt._new_recognizer(model, 16000) for _ in range(4)]
+    idle = [new_recognizer(model, 16000) for _ in range(4)]
     print(f"fresh recogniser: +{(rss_mb() - before) / 4:.1f} MB RSS each")
     del idle
 
     print(f"\naudio: {audio_s:.1f} s of espeak-ng speech, 100 ms frames")
     before = rss_mb()
-    async with await stt.SpeechStream.open(args.language, label="bench") as stream:
+    async with await SpeechStream.open(args.language, label="bench") as stream:
         for index in range(args.passes):
             decode_before, started = stream.decode_s, time.perf_counter()
             cpu_before = time.process_time()
@@ -108,7 +111,7 @@ async def main() -> int:
             )
     for index in range(2):
         started, cpu_before = time.perf_counter(), time.process_time()
-        await stt.transcribe_pcm(pcm, 16000, args.language)
+        await transcribe_pcm(pcm, 16000, args.language)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
         print(
             f"transcribe_pcm (fresh recogniser) {index + 1}: RTF {wall / audio_s:.3f} "

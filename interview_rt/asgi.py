@@ -16,7 +16,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from consumers.routing import websocket_application  # noqa: E402
-from speech.stt import preload_default_model  # noqa: E402
+from speech.transcribe import preload_default_model  # noqa: E402
 
 preload_default_model()
 

@@ -32,8 +32,9 @@ from interviews import events, selectors, services
 from interviews.exceptions import DomainError
 from interviews.models import Conversation, InterviewSession
 from interviews.wire import EventType
-from speech import audio, stt
+from speech import audio
 from speech.frames import AudioChunk, Final, Partial, Voice
+from speech.stream import SpeechStream
 
 from . import ai_turns
 from .frames import Control, EndedBy, EndInterview, EndTurn, HoldTurn, Turn, TypedAnswer
@@ -73,7 +74,7 @@ class LiveSession:
         self.inputs: asyncio.Queue[_Audio | Control] = asyncio.Queue()
         self.ai_jobs: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
         self.queued_audio = 0
-        self.stream: stt.SpeechStream | None = None
+        self.stream: SpeechStream | None = None
         self.opening: asyncio.Task | None = None
         self.speech_error: DomainError | None = None
         self.turn_count = 0
@@ -242,13 +243,11 @@ class LiveSession:
     def _open_speech(self) -> asyncio.Task:
         if self.opening is None:
             self.opening = asyncio.create_task(
-                stt.SpeechStream.open(
-                    self.language, label=str(self.session_uuid), measure_voice=True
-                )
+                SpeechStream.open(self.language, label=str(self.session_uuid), measure_voice=True)
             )
         return self.opening
 
-    async def _speech(self) -> stt.SpeechStream | None:
+    async def _speech(self) -> SpeechStream | None:
         """The recogniser (opened by audio.config or the first frame); an error
         opening it is reported once, and typed answers keep working."""
         if self.stream is None and self.speech_error is None:

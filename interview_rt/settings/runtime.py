@@ -33,6 +33,11 @@ def _setting(default: Any, doc: str, env: str | None = None):
 @dataclass(frozen=True)
 class RuntimeSettings:
     # --- speech recognition -------------------------------------------------
+    speech_engine: str = _setting(
+        "speech.vosk_engine.VoskEngine",
+        "Dotted path of the speech engine class: it implements speech.interface.Recognizer "
+        "and is made once, with no arguments (docs/speech.md, 'Adding an engine').",
+    )
     vosk_model_path: str = _setting(
         "",
         "One Vosk model folder, used for the default language; other languages "

@@ -10,7 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from interviews.models import Conversation
-from speech import stt
+from speech.model_registry import registry
+from speech.transcribe import transcribe_pcm
 from tests.audio_fixtures import (
     KOREAN_ANSWER,
     KOREAN_SHORT,
@@ -32,7 +33,7 @@ FRAME_GAP_S = 0.1  # real time, as a browser sends it
 @pytest.fixture(scope="module", autouse=True)
 def korean_model():
     """Load once, before streaming: a load mid-stream would back audio up."""
-    stt.registry.model_for("ko")  # 5x real time: fast, but a stream, not one burst
+    registry.model_for("ko")  # 5x real time: fast, but a stream, not one burst
 
 
 async def stream(comm, pcm: bytes, gap: float = FRAME_GAP_S) -> None:
@@ -82,7 +83,7 @@ async def test_spoken_answer_streams_partials_then_final_then_one_ai_reply(sessi
         f["words"] and {"word", "start", "end", "conf"} <= set(f["words"][0]) for f in finals
     )
 
-    offline = await stt.transcribe_pcm(pcm, 16000, "ko")
+    offline = await transcribe_pcm(pcm, 16000, "ko")
     assert committed["text"]
     assert word_agreement(committed["text"], offline["text"]) >= SAME_DECODE_AGREEMENT
 
@@ -110,7 +111,7 @@ async def test_silence_ends_the_turn_but_a_one_second_pause_does_not(session, st
     got = await events_until(candidate, "ai.message", wait=20)
     committed = [e for e in got if e["type"] == "turn.committed"]
     assert len(committed) == 1
-    whole = await stt.transcribe_pcm(pcm, 16000, "ko")
+    whole = await transcribe_pcm(pcm, 16000, "ko")
     # Both parts in one turn: as many words as the whole audio decoded at once.
     assert word_agreement(committed[0]["text"], whole["text"]) >= SAME_DECODE_AGREEMENT
     metrics = (await events_until(observer, "metrics.turn"))[-1]

@@ -11,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from speech import batches, stt
+from speech import batches
 from speech.frames import AudioChunk, Final, Partial, Voice
+from speech.model_registry import registry
+from speech.stream import SpeechStream
 from tests.audio_fixtures import KOREAN_ANSWER, frames, silence, speak
 
 WINDOW_S = 0.4
@@ -144,9 +146,9 @@ def test_pace_tells_a_microphone_from_a_file_and_from_a_backlog():
 
 
 async def test_a_stream_measuring_voice_leads_every_result_with_its_voice():
-    stt.registry.model_for("ko")
+    registry.model_for("ko")
     speech = speak(KOREAN_ANSWER)
-    async with await stt.SpeechStream.open("ko", measure_voice=True) as stream:
+    async with await SpeechStream.open("ko", measure_voice=True) as stream:
         quiet = [await stream.accept(AudioChunk(f, 16000)) for f in frames(silence(0.5))]
         loud = [await stream.accept(AudioChunk(f, 16000)) for f in frames(speech)]
     for results in quiet + loud:
@@ -157,6 +159,6 @@ async def test_a_stream_measuring_voice_leads_every_result_with_its_voice():
     assert sum(r[0].voiced_s for r in loud) > 0.5 * len(speech) / 2 / 16000
     assert any(len(r) > 1 for r in loud)  # the recogniser's results follow
 
-    async with await stt.SpeechStream.open("ko") as plain:
+    async with await SpeechStream.open("ko") as plain:
         results = [await plain.accept(AudioChunk(f, 16000)) for f in frames(speech)]
     assert not any(isinstance(r, Voice) for batch in results for r in batch)

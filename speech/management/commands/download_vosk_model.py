@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from speech.stt import is_model_dir
+from speech.model_registry import is_model_dir
 
 DEFAULT_BASE_URL = "https://alphacephei.com/vosk/models"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

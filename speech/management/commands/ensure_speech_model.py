@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from speech.stt import registry
+from speech.model_registry import registry
 
 # alphacephei's small models: about 40-90 MB each.
 DEFAULT_MODELS = {

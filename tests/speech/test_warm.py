@@ -9,8 +9,10 @@ from dataclasses import replace
 import pytest
 
 from interview_rt import pools
-from speech import stt
 from speech.frames import AudioChunk, Final
+from speech.interface import PLAIN, StreamOptions
+from speech.stream import SpeechStream
+from speech.warm import warm
 from tests.audio_fixtures import KOREAN_SHORT, frames, silence, speak
 
 LEAD_IN_S = 0.5
@@ -18,12 +20,12 @@ LEAD_IN_S = 0.5
 
 @pytest.fixture(autouse=True)
 def empty_pool():
-    stt.warm.clear()
+    warm.clear()
     yield
-    stt.warm.clear()
+    warm.clear()
 
 
-async def spoken_turn(stream: stt.SpeechStream) -> Final:
+async def spoken_turn(stream: SpeechStream) -> Final:
     got = []
     for frame in frames(silence(LEAD_IN_S) + speak(KOREAN_SHORT)):
         got += [f for f in await stream.accept(AudioChunk(frame, 16000)) if isinstance(f, Final)]
@@ -32,16 +34,16 @@ async def spoken_turn(stream: stt.SpeechStream) -> Final:
 
 
 async def test_a_new_stream_gets_the_last_streams_recogniser_with_its_own_clock():
-    first = await stt.SpeechStream.open("ko")
-    recogniser = first._recognizer
+    first = await SpeechStream.open("ko")
+    recogniser = first.recognizer
     for _ in range(3):
         await spoken_turn(first)
     assert first.audio_time_s > 6
     await first.close()
-    assert stt.warm.count() == 1
+    assert warm.count() == 1
 
-    second = await stt.SpeechStream.open("ko")
-    assert second._recognizer is recogniser and stt.warm.count() == 0
+    second = await SpeechStream.open("ko")
+    assert second.recognizer is recogniser and warm.count() == 0
     final = await spoken_turn(second)
     # Stream time starts at 0 for the new stream, not where the old one stopped.
     assert LEAD_IN_S - 0.2 <= final.words[0].start <= second.audio_time_s
@@ -52,32 +54,32 @@ async def test_a_new_stream_gets_the_last_streams_recogniser_with_its_own_clock(
 
 async def test_the_pool_never_holds_more_than_the_stream_limit(settings):
     settings.RT = replace(settings.RT, stt_max_streams=2)
-    streams = [await stt.SpeechStream.open("ko") for _ in range(2)]
+    streams = [await SpeechStream.open("ko") for _ in range(2)]
     for stream in streams:
         await stream.close()
-    assert stt.warm.count() == 2
-    again = [await stt.SpeechStream.open("ko") for _ in range(2)]
-    assert stt.warm.count() == 0
+    assert warm.count() == 2
+    again = [await SpeechStream.open("ko") for _ in range(2)]
+    assert warm.count() == 0
     for stream in again:
         await stream.close()
-    assert stt.warm.count() == 2
+    assert warm.count() == 2
 
 
 async def test_keep_warm_off_gives_every_stream_a_new_recogniser(settings):
     settings.RT = replace(settings.RT, stt_keep_warm=False)
-    first = await stt.SpeechStream.open("ko")
-    recogniser = first._recognizer
+    first = await SpeechStream.open("ko")
+    recogniser = first.recognizer
     await first.close()
-    second = await stt.SpeechStream.open("ko")
-    assert second._recognizer is not recogniser and stt.warm.count() == 0
+    second = await SpeechStream.open("ko")
+    assert second.recognizer is not recogniser and warm.count() == 0
     await second.close()
 
 
 async def test_a_stream_opened_while_another_closes_gets_its_recogniser(settings):
     """A client that reconnects per utterance opens the next stream before the
     last one's recogniser is back in the pool: it waits for it, not a cold one."""
-    first = await stt.SpeechStream.open("ko")
-    recogniser = first._recognizer
+    first = await SpeechStream.open("ko")
+    recogniser = first.recognizer
     await spoken_turn(first)
     # Busy decoder threads: the closing stream's flush waits in the queue.
     gate = threading.Event()
@@ -85,10 +87,36 @@ async def test_a_stream_opened_while_another_closes_gets_its_recogniser(settings
         pools.executor("stt").submit(gate.wait)
     closing = asyncio.ensure_future(first.close())
     await asyncio.sleep(0)
-    assert stt.warm.count() == 0
+    assert warm.count() == 0
     asyncio.get_running_loop().call_later(0.2, gate.set)
-    second = await stt.SpeechStream.open("ko")
-    assert second._recognizer is recogniser
+    second = await SpeechStream.open("ko")
+    assert second.recognizer is recogniser
     await closing
     await second.close()
-    assert stt.warm.count() == 1
+    assert warm.count() == 1
+
+
+@pytest.mark.parametrize(
+    "options",
+    [StreamOptions(phrase_list=("소프트웨어 엔지니어 입니다",)), StreamOptions(max_alternatives=3)],
+    ids=["phrase_list", "max_alternatives"],
+)
+async def test_a_recogniser_with_other_options_is_never_kept_nor_taken(options):
+    """A grammar or alternatives stay with the stream that asked for them: its
+    recogniser is closed with it, and it never takes a plain warm one."""
+    plain = await SpeechStream.open("ko")
+    plain_recogniser = plain.recognizer
+    await plain.close()
+    assert warm.count() == 1
+
+    special = await SpeechStream.open("ko", options=options)
+    recogniser = special.recognizer
+    assert recogniser is not plain_recogniser and warm.count() == 1
+    assert recogniser.options == options
+    await spoken_turn(special)
+    await special.close()
+    assert warm.count() == 1 and recogniser.recognizer is None  # closed, not kept
+
+    again = await SpeechStream.open("ko")
+    assert again.recognizer is plain_recogniser and again.recognizer.options == PLAIN
+    await again.close()

@@ -17,7 +17,9 @@ from django.test import override_settings
 
 from interviews import services
 from interviews.models import Conversation, SessionEvent
-from speech import audio, stt
+from speech import audio, engines
+from speech.model_registry import registry
+from speech.transcribe import transcribe_loaded
 from tests.audio_fixtures import KOREAN_ANSWER, silence, speak, white_noise, write_wav
 
 pytestmark = pytest.mark.speech
@@ -37,7 +39,7 @@ FORMATS = {
 
 @pytest.fixture(scope="module", autouse=True)
 def korean_model():
-    return stt.registry.model_for("ko")
+    return registry.model_for("ko")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +75,7 @@ def similarity(a: str, b: str) -> float:
 @pytest.fixture(scope="module")
 def wav_transcript(speech_files) -> str:
     pcm = audio.decode_file(speech_files["wav"])
-    return stt._transcribe_sync(stt.registry.model_for("ko"), pcm, 16000)["text"]
+    return transcribe_loaded(engines.current(), registry.model_for("ko"), pcm, 16000)["text"]
 
 
 @pytest.mark.parametrize("ext", list(FORMATS))
@@ -88,7 +90,7 @@ def test_every_accepted_format_is_transcribed(staff_client, speech_files, wav_tr
     assert body["text"]
     # Lossy codecs change the sound a little and this model is unsure of espeak's
     # Korean, so words shift: measured 0.57 (opus, aac) to 1.0 (flac) here, while
-    # audio decoded at the wrong rate scores under 0.1 (see test_stt.py's control).
+    # audio decoded at the wrong rate scores under 0.1 (see test_stream.py's control).
     assert similarity(body["text"], wav_transcript) >= 0.4, (body["text"], wav_transcript)
     assert [w["word"] for w in body["words"]] == body["text"].split()
     for word in body["words"]:

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from speech import stt
 from speech.management.commands.download_vosk_model import language_of
+from speech.model_registry import registry
 
 NAME = "vosk-model-small-xx-0.1"
 
@@ -117,7 +117,7 @@ def test_download_with_sha256_unpacks_where_the_registry_finds_it(server, models
     assert (target / "am" / "final.mdl").read_bytes() == b"acoustic model bytes" * 100
     assert leftovers(models_dir) == [f"xx-{NAME}"]  # no temp files or folders
     assert hashlib.sha256(body).hexdigest() in out
-    assert stt.registry.locate("xx") == target.resolve()
+    assert registry.locate("xx") == target.resolve()
     assert server.requests == [f"/models/{NAME}.zip"]  # no listing needed
 
 
@@ -127,7 +127,7 @@ def test_download_verified_by_the_published_listing(server, models_dir):
     listing = [{"name": NAME, "md5": hashlib.md5(body).hexdigest(), "size": len(body)}]
     server.files["/models/model-list.json"] = json.dumps(listing).encode()
     download(server, NAME)
-    assert stt.registry.available("xx")
+    assert registry.available("xx")
 
 
 def test_checksum_mismatch_installs_nothing(server, models_dir):
@@ -135,7 +135,7 @@ def test_checksum_mismatch_installs_nothing(server, models_dir):
     with pytest.raises(CommandError, match="Checksum mismatch.*SHA-256"):
         download(server, NAME, sha256="0" * 64)
     assert leftovers(models_dir) == []
-    assert not stt.registry.available("xx")
+    assert not registry.available("xx")
 
 
 def test_listing_md5_mismatch_installs_nothing(server, models_dir):
@@ -181,7 +181,7 @@ def test_without_any_checksum_it_refuses_unless_told(server, models_dir):
     assert leftovers(models_dir) == []
     _, err = download(server, NAME, no_verify=True)
     assert "not verified" in err
-    assert stt.registry.available("xx")
+    assert registry.available("xx")
 
 
 def test_existing_model_needs_force_and_is_replaced_whole(server, models_dir):
@@ -232,7 +232,7 @@ def test_language_comes_from_the_name_or_the_option(server, models_dir):
     with pytest.raises(CommandError, match="--language"):
         download(server, "my-model", sha256=hashlib.sha256(body).hexdigest())
     download(server, "my-model", sha256=hashlib.sha256(body).hexdigest(), language="fi")
-    assert stt.registry.locate("fi") == (models_dir / "fi-my-model").resolve()
+    assert registry.locate("fi") == (models_dir / "fi-my-model").resolve()
 
 
 def test_progress_bar_shows_on_stderr(server, models_dir, capsys):

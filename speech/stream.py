@@ -1,0 +1,276 @@
+"""One live audio stream: PCM in, Voice / Partial / Final out, in stream time.
+
+`SpeechStream` is engine-agnostic: it admits the stream (speech/admission.py),
+takes a warm recogniser or opens one through the engine's interface
+(speech/interface.py; the engine is settings.RT.speech_engine), and does the
+rest itself: resampling to the model's rate, voice detection (speech/vad.py),
+batching with the other live streams (speech/batches.py), pacing, and stream
+time. Every recogniser call runs in the "stt" pool (interview_rt/pools.py),
+never on the event loop. docs/speech.md has the settings and figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+
+from django.conf import settings
+
+from interview_rt import pools
+
+from . import audio, batches, engines, vad
+from .admission import admission
+from .frames import AudioChunk, Final, Partial, Voice
+from .interface import PLAIN, RecognizerStream, StreamOptions
+from .warm import warm
+
+
+class SpeechStream:
+    """One live audio stream, kept across the turns of an interview session.
+
+    A warm recogniser decodes 2-4x faster than a fresh one (Vosk keeps the
+    part of its decoding graph it has expanded; docs/speech.md), so turns
+    reuse it (`finish_utterance` ends the utterance, the recogniser stays).
+    Calls on one stream run strictly in order; different streams decode in
+    parallel in the pool. Times are in stream time: seconds of audio accepted
+    since `open()`.
+    """
+
+    def __init__(
+        self,
+        *,
+        language: str,
+        recognizer: RecognizerStream,
+        warm_key: tuple,
+        label: str,
+        options: StreamOptions = PLAIN,
+        measure_voice: bool = False,
+    ) -> None:
+        self.language = language
+        self.label = label
+        self.options = options
+        self.measure_voice = measure_voice
+        self._pace = batches.Pace()
+        self.model_rate = settings.RT.stt_sample_rate
+        self._recognizer: RecognizerStream | None = recognizer
+        self._warm_key = warm_key
+        self._resampler = audio.StreamResampler(self.model_rate)
+        self._order = asyncio.Lock()  # FIFO: calls leave in the order they came
+        self._mutex = threading.Lock()  # a recogniser is not thread-safe
+        self._audio_s = 0.0
+        self._last_partial = ""
+        self._last_word_end_s: float | None = None
+        self._queued = 0
+        self._decode_s = 0.0
+        self._closed = False
+        self._release = weakref.finalize(self, admission.release)
+
+    @classmethod
+    async def open(
+        cls,
+        language: str,
+        *,
+        label: str = "",
+        measure_voice: bool = False,
+        options: StreamOptions = PLAIN,
+    ) -> SpeechStream:
+        """Admit a stream (ServerBusy over the limit), load the model if needed
+        (SpeechUnavailable when there is none). With `measure_voice`, every
+        accept() result starts with a Voice frame (the voiced seconds in the
+        chunk, from speech.vad), measured in the pool with the decoding.
+        `options` other than the defaults (a grammar, alternatives) get a
+        recogniser of their own, not a warm one, closed with the stream."""
+        admission.acquire(settings.RT.stt_max_streams)
+        rate = settings.RT.stt_sample_rate
+        try:
+            engine = engines.current()
+            model = await asyncio.to_thread(engine.load, language)
+            key = (engine, model, rate)
+            reusable = options == PLAIN and settings.RT.stt_keep_warm
+            recognizer = await warm.take_or_wait(key) if reusable else None
+            if recognizer is None:
+                recognizer = await pools.run("stt", engine.open, model, rate, options)
+        except BaseException:
+            admission.release()
+            raise
+        return cls(
+            language=language,
+            recognizer=recognizer,
+            warm_key=key,
+            label=label,
+            options=options,
+            measure_voice=measure_voice,
+        )
+
+    async def __aenter__(self) -> SpeechStream:
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
+
+    # -- state ------------------------------------------------------------------
+
+    @property
+    def audio_time_s(self) -> float:
+        """Stream time: seconds of audio accepted so far."""
+        return self._audio_s
+
+    @property
+    def last_word_end_s(self) -> float | None:
+        """Stream time of the end of the latest recognised word (partial or final)."""
+        return self._last_word_end_s
+
+    @property
+    def queued(self) -> int:
+        """accept() calls waiting for or inside the recogniser (for back-pressure)."""
+        return self._queued
+
+    @property
+    def decode_s(self) -> float:
+        """Wall seconds spent in the recogniser so far (decode_s / audio_time_s is the RTF)."""
+        return self._decode_s
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def recognizer(self) -> RecognizerStream | None:
+        """The engine's stream this one decodes with (None once closed)."""
+        return self._recognizer
+
+    # -- audio in -----------------------------------------------------------------
+
+    async def accept(self, chunk: AudioChunk) -> list[Voice | Partial | Final]:
+        """Feed one chunk. Returns [Final] when the engine ends an utterance,
+        [Partial] when the hypothesis changed, else [] (each led by a Voice
+        frame when the stream measures voice). Bad chunks raise InvalidInput;
+        after close() it does nothing and returns []."""
+        audio.check_chunk(chunk)
+        if self._closed:
+            return []
+        self._queued += 1
+        try:
+            async with self._order:
+                if self._closed:
+                    return []
+                start = self._audio_s
+                in_step = self._pace.in_step(start, start + chunk.duration_s)
+                pcm = bytes(chunk.pcm)
+                return await self._decode(
+                    lambda: self._accept_sync(pcm, chunk.sample_rate), urgent=not in_step
+                )
+        finally:
+            self._queued -= 1
+
+    async def finish_utterance(self) -> Final | None:
+        """End the turn: the final result of what was heard since the last
+        Final (None if nothing), and the recogniser ready for the next turn."""
+        if self._closed:
+            return None
+        async with self._order:
+            if self._closed:
+                return None
+            # The candidate is waiting for the end of the turn: no batching.
+            return await self._decode(self._finish_sync, urgent=True)
+
+    def hurry(self) -> None:
+        """A turn ends: a frame of this stream waiting for its batch goes now."""
+        batches.for_running_loop().hurry(id(self))
+
+    def _decode(self, call, *, urgent: bool) -> asyncio.Future:
+        """Run `call` in the pool, batched with the other live streams' calls."""
+        return batches.for_running_loop().run(
+            id(self),
+            call,
+            executor=pools.executor("stt"),
+            threads=pools.size("stt"),
+            window_s=settings.RT.stt_batch_window_s,
+            urgent=urgent,
+        )
+
+    async def close(self) -> None:
+        """Free the admission slot and the recogniser; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+        # A decode may still be running in the pool: retire the recogniser after it.
+        flush = pools.executor("stt").submit(self._retire_recognizer)
+        warm.returning(flush)
+        await asyncio.wrap_future(flush)
+
+    # -- in the pool ---------------------------------------------------------------
+
+    def _accept_sync(self, pcm: bytes, rate: int) -> list[Voice | Partial | Final]:
+        with self._mutex:
+            recognizer = self._recognizer
+            if recognizer is None:
+                return []
+            started = time.perf_counter()
+            voice = [Voice(vad.voiced_seconds(pcm, rate))] if self.measure_voice else []
+            self._audio_s += len(pcm) / 2 / rate
+            samples = self._resampler.process(pcm, rate)
+            if not samples:
+                return voice
+            final = recognizer.feed(samples)
+            if final is not None:
+                events: list[Voice | Partial | Final] = voice
+                if self._heard(final):
+                    events.append(final)
+                elif self._last_partial:
+                    events.append(Partial(""))  # the shown hypothesis came to nothing
+                self._last_partial = ""
+            else:
+                events = voice + self._partial(recognizer.partial())
+            self._decode_s += time.perf_counter() - started
+            return events
+
+    def _finish_sync(self) -> Final | None:
+        with self._mutex:
+            recognizer = self._recognizer
+            if recognizer is None:
+                return None
+            started = time.perf_counter()
+            final = recognizer.finish()
+            self._last_partial = ""
+            self._decode_s += time.perf_counter() - started
+            return final if self._heard(final) else None
+
+    def _partial(self, partial: Partial) -> list[Partial]:
+        if partial.end_s is not None:
+            self._note_word_end(partial.end_s)
+        if partial.text == self._last_partial:
+            return []
+        self._last_partial = partial.text
+        return [partial]
+
+    def _heard(self, final: Final) -> bool:
+        """Note where the Final's words end; whether it is worth passing on
+        (it has text, or alternatives that were asked for)."""
+        if final.words:
+            self._note_word_end(final.words[-1].end)
+        return bool(final.text or final.alternatives)
+
+    def _note_word_end(self, end_s: float) -> None:
+        if self._last_word_end_s is None or end_s > self._last_word_end_s:
+            self._last_word_end_s = end_s
+
+    def _retire_recognizer(self) -> None:
+        """Reset the recogniser and keep it warm for the next stream (plain
+        ones, when kept warm), or close it."""
+        with self._mutex:
+            recognizer, self._recognizer = self._recognizer, None
+            if recognizer is None:
+                return
+            if self.options == PLAIN and settings.RT.stt_keep_warm:
+                recognizer.reset()
+                if warm.give(self._warm_key, recognizer, settings.RT.stt_max_streams):
+                    return
+            recognizer.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{self._audio_s:.1f}s"
+        return f"<SpeechStream {self.label or self.language} {state}>"
