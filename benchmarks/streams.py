@@ -533,9 +533,15 @@ async def main() -> None:
                 order = list(servers)
                 for _ in range(args.repeat):
                     for label in order:
-                        runs[label].append(
-                            await measured_run(servers[label], path, n, answers, raw)
-                        )
+                        run = await measured_run(servers[label], path, n, answers, raw)
+                        runs[label].append(run)
+                        if len(servers) > 1:
+                            print(
+                                f"    run [{label}]: final p95 {run['p95']:.0f} ms, "
+                                f"audio s/CPU s {run['eff']:.2f}, raw {run['raw']:.2f}, "
+                                f"ratio to raw {run['ratio']:.2f}",
+                                flush=True,
+                            )
                     order.reverse()  # old, new, new, old, ...: neither always goes first
                 medians = {
                     label: print_row(n, runs[label], f"  [{label}]" if len(servers) > 1 else "")
