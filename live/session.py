@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import assert_never
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -198,6 +199,8 @@ class LiveSession:
                 self.ai_jobs.put_nowait(
                     lambda: ai_turns.finish(self.session_uuid, "ended by candidate")
                 )
+            case _:  # a new control frame without its case here fails loudly
+                assert_never(item)
 
     async def _commit(
         self, ended_by: EndedBy, received: float, typed: str = "", reply: bool = True
