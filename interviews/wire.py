@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import cache
 
 
 class ClientType(enum.StrEnum):
@@ -130,6 +131,7 @@ SERVER_EVENTS: dict[EventType, EventSpec] = {
 }
 
 
+@cache  # the registry never changes; sockets ask on every text frame
 def client_types(sender: Sender) -> frozenset[ClientType]:
     """The client messages a socket of `sender` accepts."""
     return frozenset(t for t, spec in CLIENT_MESSAGES.items() if sender in spec.senders)
