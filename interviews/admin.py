@@ -4,7 +4,10 @@ from django.utils.html import format_html
 from . import selectors, services
 from .exceptions import DomainError
 from .models import (
+    AuditEntry,
     Conversation,
+    Decision,
+    Erasure,
     Interviewer,
     InterviewReport,
     InterviewSession,
@@ -143,3 +146,31 @@ class InterviewReportAdmin(admin.ModelAdmin):
     list_display = ["id", "session", "pdf_file", "generated_at"]
     search_fields = ["session__title", "session__student__name"]
     list_filter = ["generated_at"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ["id", "session", "outcome", "decided_by_name", "decided_at"]
+    list_filter = ["outcome", "decided_at"]
+    readonly_fields = ["decided_by", "decided_by_name", "decided_at"]
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """A record of what happened: viewable, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(_ReadOnlyAdmin):
+    list_display = ["at", "session", "action", "actor_name"]
+    list_filter = ["action", "at"]
+
+
+@admin.register(Erasure)
+class ErasureAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "erased_at", "erased_by_name", "placeholder"]

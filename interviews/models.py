@@ -188,3 +188,92 @@ class InterviewReport(models.Model):
 
     def __str__(self) -> str:
         return f"Report for {self.session}"
+
+
+class Decision(models.Model):
+    """A hiring decision on an interview; the newest one is the current decision
+    (earlier ones stay as its history)."""
+
+    class Outcome(models.TextChoices):
+        ADVANCE = "advance", "Advance"
+        HOLD = "hold", "Hold"
+        REJECT = "reject", "Reject"
+
+    session = models.ForeignKey(
+        InterviewSession, on_delete=models.CASCADE, related_name="decisions"
+    )
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    rationale = models.TextField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept beside the FK so the record still says who once the user is deleted.
+    decided_by_name = models.CharField(max_length=150, blank=True, default="")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} by {self.decided_by_name or '?'}"
+
+
+class AuditEntry(models.Model):
+    """A staff action on an interview. Holds no candidate data (ids and counts
+    only in `detail`), so it survives erasure as it is."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        VIEWED = "viewed", "Viewed"
+        NOTE = "note", "Note"
+        SUGGESTION = "suggestion", "Suggestion"
+        DECISION = "decision", "Decision"
+        REPORT = "report", "Report"
+        STARTED = "started", "Started"
+        ENDED = "ended", "Ended"
+        CANCELLED = "cancelled", "Cancelled"
+        LINK_ROTATED = "link_rotated", "Join link rotated"
+        ERASURE = "erasure", "Candidate data erased"
+
+    session = models.ForeignKey(
+        InterviewSession,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or '?'}: {self.action}"
+
+
+class Erasure(models.Model):
+    """The record that a candidate's data was erased: when, by whom, what was
+    removed (counts), and the anonymous placeholder their interviews now name."""
+
+    placeholder = models.ForeignKey(
+        Student, null=True, blank=True, on_delete=models.SET_NULL, related_name="erasures"
+    )
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    erased_by_name = models.CharField(max_length=150, blank=True, default="")
+    erased_at = models.DateTimeField(auto_now_add=True)
+    # What was removed, by kind: {"conversations": 12, "audio_files": 4, ...}.
+    removed = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-erased_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Erasure #{self.pk} on {self.erased_at:%Y-%m-%d}"

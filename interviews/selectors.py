@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from .exceptions import InvalidInput, NotFound
 from .models import (
+    AuditEntry,
     Conversation,
+    Decision,
     Interviewer,
     InterviewReport,
     InterviewSession,
@@ -146,3 +148,11 @@ def current_question(session: InterviewSession) -> Question | None:
         return None
     questions = session_questions(session)
     return questions[index] if index < len(questions) else None
+
+
+def current_decision(session: InterviewSession) -> Decision | None:
+    return session.decisions.order_by("-decided_at", "-id").first()
+
+
+def audit_trail(session: InterviewSession) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(session=session).order_by("at", "id")

@@ -19,7 +19,9 @@ from django.utils import timezone
 from . import events, selectors, signals
 from .exceptions import DomainError, InUse, InvalidInput, InvalidTransition, NotFound
 from .models import (
+    AuditEntry,
     Conversation,
+    Decision,
     Interviewer,
     InterviewReport,
     InterviewSession,
@@ -487,3 +489,64 @@ def add_observer_event(
     if type_ == EventType.OBSERVER_NOTE:
         payload["ref_seq"] = ref_seq
     return record_event(session=session, type_=type_, payload=payload)
+
+
+# --- staff actions: decisions and the audit trail -----------------------------
+
+
+def _actor_name(user) -> str:
+    return user.get_username() if user is not None else ""
+
+
+@transaction.atomic
+def record_audit(
+    *,
+    session: InterviewSession | None,
+    action: str,
+    actor=None,
+    detail: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """One line of the audit trail. `detail` holds ids and counts, never
+    candidate data, so the trail survives erasure unchanged."""
+    if action not in AuditEntry.Action.values:
+        raise InvalidInput(f"action must be one of {AuditEntry.Action.values}")
+    return AuditEntry.objects.create(
+        session=session,
+        action=action,
+        actor=actor,
+        actor_name=_actor_name(actor),
+        detail=dict(detail or {}),
+    )
+
+
+@transaction.atomic
+def record_decision(
+    *, session: InterviewSession, outcome: str, rationale: str, decided_by=None
+) -> Decision:
+    """A hiring decision (advance, hold, reject) with its rationale; the newest
+    is the session's current decision. Only an ended interview can be decided."""
+    if outcome not in Decision.Outcome.values:
+        raise InvalidInput(
+            f"outcome must be one of {Decision.Outcome.values}", details={"field": "outcome"}
+        )
+    rationale = (rationale or "").strip()
+    if not rationale:
+        raise InvalidInput("A rationale is required.", details={"field": "rationale"})
+    if session.status not in (Status.COMPLETED, Status.CANCELLED):
+        raise InvalidTransition(
+            f"Only an ended interview can be decided; this one is {session.get_status_display().lower()}."
+        )
+    decision = Decision.objects.create(
+        session=session,
+        outcome=outcome,
+        rationale=rationale,
+        decided_by=decided_by,
+        decided_by_name=_actor_name(decided_by),
+    )
+    record_audit(
+        session=session,
+        action=AuditEntry.Action.DECISION,
+        actor=decided_by,
+        detail={"decision_id": decision.pk, "outcome": outcome},
+    )
+    return decision

@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from interviews import selectors, services
+from interviews.models import Decision, Erasure
 from interviews.wire import EventType
 from reports import services as report_services
 
@@ -37,6 +38,11 @@ def full_session(session):
         session=session, type_="observer.note", text="Good start", author="staff"
     )
     report_services.generate_report(session=session)
+    services.record_audit(session=session, action="viewed")
+    # Rows of the later models, as the decision and erasure services leave them.
+    Decision.objects.create(session=session, outcome="hold", rationale="Jane: more to see")
+    placeholder = services.create_student(name="Erased candidate Jane", email="x@erased.invalid")
+    Erasure.objects.create(placeholder=placeholder, erased_by_name="Jane's recruiter")
     return session
 
 
