@@ -12,6 +12,7 @@ from interviews.models import (
     DURATION_MAX_MINUTES,
     DURATION_MIN_MINUTES,
     Conversation,
+    Decision,
     Interviewer,
     InterviewReport,
     InterviewSession,
@@ -36,6 +37,22 @@ class StudentSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "email", "created_at"]
 
 
+class DecisionSerializer(serializers.ModelSerializer):
+    """A hiring decision as the API shows it (api/decisions.py records them)."""
+
+    outcome_display = serializers.CharField(source="get_outcome_display", read_only=True)
+    decided_by = serializers.CharField(
+        source="decided_by_name",
+        read_only=True,
+        help_text="The staff user's username (kept if the user is deleted later).",
+    )
+
+    class Meta:
+        model = Decision
+        fields = ["id", "outcome", "outcome_display", "rationale", "decided_by", "decided_at"]
+        read_only_fields = fields
+
+
 class SessionSerializer(serializers.ModelSerializer):
     interviewer_id = serializers.PrimaryKeyRelatedField(
         source="interviewer", queryset=Interviewer.objects.all(), write_only=True
@@ -51,6 +68,10 @@ class SessionSerializer(serializers.ModelSerializer):
         min_value=DURATION_MIN_MINUTES, max_value=DURATION_MAX_MINUTES, default=30
     )
     language = serializers.CharField(max_length=16, required=False)
+    decision = serializers.SerializerMethodField(
+        help_text="The current hiring decision (the newest), or null; "
+        "history at /api/sessions/{id}/decision/."
+    )
 
     class Meta:
         model = InterviewSession
@@ -73,6 +94,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "updated_at",
             "join_url",
             "dashboard_url",
+            "decision",
         ]
         read_only_fields = ["status", "started_at", "ended_at"]
 
@@ -95,6 +117,11 @@ class SessionSerializer(serializers.ModelSerializer):
 
     def get_dashboard_url(self, session: InterviewSession) -> str:
         return selectors.dashboard_url(session)
+
+    @extend_schema_field(DecisionSerializer(allow_null=True))
+    def get_decision(self, session: InterviewSession) -> dict | None:
+        decision = selectors.current_decision(session)
+        return DecisionSerializer(decision).data if decision else None
 
 
 class SessionField(serializers.PrimaryKeyRelatedField):

@@ -23,6 +23,7 @@ from .models import (
     SessionEvent,
     Student,
 )
+from .wire import EventType
 
 
 def interviewer_list() -> QuerySet[Interviewer]:
@@ -156,3 +157,21 @@ def current_decision(session: InterviewSession) -> Decision | None:
 
 def audit_trail(session: InterviewSession) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(session=session).order_by("at", "id")
+
+
+def decision_history(session: InterviewSession) -> list[Decision]:
+    """Every decision on the session, newest (the current one) first."""
+    return list(session.decisions.select_related("decided_by").order_by("-decided_at", "-id"))
+
+
+def observer_events(session: InterviewSession) -> list[SessionEvent]:
+    """Staff notes and the suggestions sent to the AI, in the order they were made."""
+    return list(
+        SessionEvent.objects.filter(
+            session=session, type__in=(EventType.OBSERVER_NOTE, EventType.OBSERVER_SUGGEST)
+        ).order_by("seq")
+    )
+
+
+def session_report(session: InterviewSession) -> InterviewReport | None:
+    return InterviewReport.objects.filter(session=session).first()
