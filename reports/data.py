@@ -130,6 +130,16 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class ReportDecision:
+    """A hiring decision as the report shows it (outcome as displayed)."""
+
+    outcome: str  # "Advance" | "Hold" | "Reject"
+    rationale: str
+    decided_by: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
 class ReportData:
     session_id: str
     title: str
@@ -150,6 +160,7 @@ class ReportData:
     evaluation: Evaluation | None = None
     notes: tuple[ObserverNote, ...] = ()
     metrics: tuple[TurnMetrics, ...] = ()
+    decisions: tuple[ReportDecision, ...] = ()  # newest (the current one) first
 
 
 def _int_or_none(value: Any) -> int | None:

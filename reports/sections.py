@@ -1,6 +1,6 @@
-"""The report's content: the title block, contents, summary, questions and
-scores, charts, speaking metrics, observer notes and the transcript, as
-ReportLab flowables for layout.render().
+"""The report's content: the title block, contents, summary, the decision
+(reports/decision.py), questions and scores, charts, speaking metrics,
+observer notes and the transcript, as ReportLab flowables for layout.render().
 
 Like the rest of the build, pure: no ORM, no Django settings, no clock.
 """
@@ -27,6 +27,7 @@ from reportlab.platypus import (
 from . import charts
 from . import metrics as m
 from .data import EvaluatedQuestion, ObserverNote, ReportData, ReportQuestion, ReportTurn
+from .decision import decision_section
 from .fonts import FontChain
 from .layout import CONTENT_WIDTH, RULE, SHADE
 
@@ -38,6 +39,7 @@ RECOMMENDATIONS = {
 }
 SECTIONS = (
     ("summary", "Summary"),
+    ("decision", "Decision"),
     ("questions", "Questions and scores"),
     ("charts", "Charts"),
     ("speaking", "Speaking metrics"),
@@ -117,6 +119,7 @@ class Sections:
         story += self.title_block()
         story += self.contents()
         story += self.summary()
+        story += decision_section(self)
         story += self.question_table()
         story += self.chart_section()
         story += self.speaking_section()

@@ -24,7 +24,15 @@ from interviews.models import Conversation, InterviewReport, InterviewSession, S
 
 from . import selectors
 from .build import build
-from .data import Evaluation, ObserverNote, ReportData, ReportQuestion, ReportTurn, TurnMetrics
+from .data import (
+    Evaluation,
+    ObserverNote,
+    ReportData,
+    ReportDecision,
+    ReportQuestion,
+    ReportTurn,
+    TurnMetrics,
+)
 from .fonts import discover_fonts
 
 
@@ -60,6 +68,15 @@ def gather(session: InterviewSession, *, now: datetime | None = None) -> ReportD
         evaluation=Evaluation.from_json(session.evaluation),
         notes=tuple(_note(e) for e in events if e.type in selectors.NOTE_TYPES),
         metrics=tuple(_metrics(e) for e in events if e.type == selectors.METRICS_TYPE),
+        decisions=tuple(
+            ReportDecision(
+                outcome=d.get_outcome_display(),
+                rationale=d.rationale,
+                decided_by=d.decided_by_name,
+                decided_at=timezone.localtime(d.decided_at),
+            )
+            for d in interview_selectors.decision_history(session)
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 
 from reports.build import build
@@ -32,6 +34,11 @@ def one_line(text: str) -> ReportData:
         generated_at=WHEN,
         turns=(ReportTurn(1, "student", text, WHEN),),
     )
+
+
+def render_line_page(pdf: bytes, out, **kwargs) -> bytes:
+    """The page the one line is on: the transcript, the report's last section."""
+    return render_page(pdf, len(PdfReader(io.BytesIO(pdf)).pages), out, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +73,7 @@ def test_hangul_renders_as_distinct_glyphs_not_boxes(korean_fonts, tmp_path):
     """Missing glyphs all draw the same box; real ones differ from each other
     and from that box."""
     pages = {
-        text: render_page(build(one_line(text * 8), fonts=korean_fonts), 1, tmp_path, dpi=72)
+        text: render_line_page(build(one_line(text * 8), fonts=korean_fonts), tmp_path, dpi=72)
         for text in ("가", "나", "\ue000")  # U+E000: private use, in no font
     }
     assert pages["가"] != pages["나"]
@@ -104,8 +111,8 @@ def test_without_a_truetype_korean_font_the_cid_font_shows_korean(tmp_path):
     assert CID_FALLBACK in pdffonts(pdf, tmp_path)
     assert "저는 소프트웨어 엔지니어입니다" in pdftotext(pdf)
     # poppler substitutes an installed CJK font for the non-embedded CID font.
-    first = render_page(build(one_line("가" * 8), fonts=cid_only), 1, tmp_path)
-    second = render_page(build(one_line("나" * 8), fonts=cid_only), 1, tmp_path)
+    first = render_line_page(build(one_line("가" * 8), fonts=cid_only), tmp_path)
+    second = render_line_page(build(one_line("나" * 8), fonts=cid_only), tmp_path)
     assert first != second
 
 
