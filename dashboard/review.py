@@ -200,7 +200,8 @@ def elapsed(origin: datetime | None, moment: datetime) -> str:
     seconds = max(0, int((moment - origin).total_seconds()))
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
-    return f"+{hours}:{minutes:02d}:{seconds:02d}" if hours else f"+{minutes:02d}:{seconds:02d}"
+    # "1:05 in", not "+01:05", which reads like a time zone next to a clock time.
+    return f"{hours}:{minutes:02d}:{seconds:02d} in" if hours else f"{minutes}:{seconds:02d} in"
 
 
 def evaluation_view(evaluation: Evaluation | None, index: TurnIndex) -> dict | None:

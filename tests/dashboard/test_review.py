@@ -5,12 +5,14 @@ the audit trail, and who is refused."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 
+from dashboard.review import elapsed
 from interviews import services
 from interviews.models import AuditEntry, Decision, InterviewReport
 from interviews.wire import EventType
@@ -296,3 +298,11 @@ def test_anonymous_and_non_staff_are_refused(plain_user, reviewed, who):
 def test_an_unknown_interview_is_a_404(staff_browser, db):
     r = staff_browser.get("/dashboard/00000000-0000-4000-8000-000000000000/review/")
     assert r.status_code == 404
+
+
+def test_turn_times_read_as_time_into_the_interview():
+    start = datetime(2026, 2, 1, 10, 0, tzinfo=UTC)
+    assert elapsed(start, start + timedelta(seconds=65)) == "1:05 in"
+    assert elapsed(start, start + timedelta(hours=1, seconds=5)) == "1:00:05 in"
+    assert elapsed(start, start - timedelta(seconds=3)) == "0:00 in"
+    assert elapsed(None, start) == ""
