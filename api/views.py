@@ -134,7 +134,7 @@ class StudentViewSet(viewsets.ModelViewSet):
             services.delete_student(student=instance)
         except InUse as exc:
             count = instance.sessions.count()
-            interviews = f"{count} interview{'' if count == 1 else 's'}"
+            interviews = f"{count} interview session{'' if count == 1 else 's'}"
             if erasure.is_placeholder(instance):
                 raise InUse(
                     f"Student {instance.pk} is the anonymous placeholder of erased data and "

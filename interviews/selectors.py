@@ -177,9 +177,9 @@ def latest_decision(session: InterviewSession) -> Decision | None:
 
 
 def candidate_list() -> QuerySet[Student]:
-    """Every candidate with their interviews (newest first) and decisions prefetched."""
+    """Every candidate, newest first, with their interviews (newest first) and decisions."""
     sessions = _with_decisions(InterviewSession.objects.select_related("interviewer"))
-    return Student.objects.order_by("name", "id").prefetch_related(
+    return Student.objects.order_by("-id").prefetch_related(
         Prefetch("sessions", queryset=sessions.order_by("-id")), "erasures"
     )
 

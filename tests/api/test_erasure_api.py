@@ -112,7 +112,7 @@ def test_delete_of_a_candidate_with_interviews_names_the_erase_endpoint(
     r = staff_client.delete(f"/api/students/{jane.pk}/")
     assert r.status_code == 409
     assert r.json() == {
-        "detail": f"Student {jane.pk} has 2 interviews; erase their data with "
+        "detail": f"Student {jane.pk} has 2 interview sessions; erase their data with "
         f"POST /api/students/{jane.pk}/erase/ instead.",
         "code": "in_use",
     }
@@ -125,7 +125,10 @@ def test_delete_of_the_placeholder_says_it_keeps_the_interviews(staff_client, in
     ]
     r = staff_client.delete(f"/api/students/{placeholder_id}/")
     assert r.status_code == 409
-    assert "anonymous placeholder" in r.json()["detail"] and "1 interview;" in r.json()["detail"]
+    assert (
+        "anonymous placeholder" in r.json()["detail"]
+        and "1 interview session;" in r.json()["detail"]
+    )
 
 
 def test_delete_of_a_candidate_without_interviews_still_works(staff_client, jane):

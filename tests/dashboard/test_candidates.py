@@ -59,6 +59,18 @@ def test_the_list_shows_each_candidate_with_interviews_and_decisions(
     assert "No decision yet" in page and "No interviews." in page  # Round two; Bob
     assert 'href="/dashboard/interviews.csv"' in page and "Export CSV" in page
     assert f'href="/dashboard/candidates/{jane.pk}/"' in page
+    assert page.index("Bob Lee") < page.index("Jane Smith")  # newest first
+
+
+def test_the_list_is_paged(staff_browser):
+    for i in range(51):
+        services.create_student(name=f"Candidate {i:02d}", email=f"c{i}@example.com")
+    first = text(staff_browser.get("/dashboard/candidates/"))
+    assert first.count('class="card candidate"') == 50
+    assert "Candidate 50" in first and "Candidate 00" not in first
+    assert 'href="?page=2">Next page</a>' in first and "Page 1 of 2" in first
+    second = text(staff_browser.get("/dashboard/candidates/?page=2"))
+    assert second.count('class="card candidate"') == 1 and "Candidate 00" in second
 
 
 def test_the_staff_header_links_to_the_candidates(staff_browser):
