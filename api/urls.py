@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from . import bank, decisions, evaluation, views
+from . import bank, decisions, erasure, evaluation, views
 from .errors import api_not_found
 
 router = DefaultRouter()
@@ -35,6 +35,7 @@ urlpatterns = [
         decisions.SessionDecisionView.as_view(),
         name="session-decision",
     ),
+    path("students/<int:id>/erase/", erasure.StudentErasureView.as_view(), name="student-erase"),
     path("", include(router.urls)),
     # Last: whatever no route above matches is a JSON 404, not Django's HTML page.
     re_path(r"^(?P<unmatched>.*)$", api_not_found),

@@ -23,8 +23,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from interviews import selectors, services
-from interviews.exceptions import NotFound
+from interviews import erasure, selectors, services
+from interviews.exceptions import InUse, NotFound
 from live import ai_turns
 from live.frames import Turn
 from reports import services as report_services
@@ -115,8 +115,35 @@ class StudentViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer):
         services.update_student(student=serializer.instance, changes=serializer.validated_data)
 
+    @extend_schema(
+        responses={
+            204: None,
+            404: s.ErrorSerializer,
+            409: OpenApiResponse(
+                s.ErrorSerializer,
+                description="The student has interviews: erase their data with "
+                "POST /api/students/{id}/erase/ instead.",
+            ),
+        }
+    )
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
     def perform_destroy(self, instance):
-        services.delete_student(student=instance)
+        try:
+            services.delete_student(student=instance)
+        except InUse as exc:
+            count = instance.sessions.count()
+            interviews = f"{count} interview session{'' if count == 1 else 's'}"
+            if erasure.is_placeholder(instance):
+                raise InUse(
+                    f"Student {instance.pk} is the anonymous placeholder of erased data and "
+                    f"keeps its {interviews}; it cannot be deleted."
+                ) from exc
+            raise InUse(
+                f"Student {instance.pk} has {interviews}; erase their data with "
+                f"POST /api/students/{instance.pk}/erase/ instead."
+            ) from exc
 
 
 class SessionViewSet(viewsets.ModelViewSet):

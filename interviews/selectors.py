@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from .exceptions import InvalidInput, NotFound
@@ -16,6 +16,7 @@ from .models import (
     AuditEntry,
     Conversation,
     Decision,
+    Erasure,
     Interviewer,
     InterviewReport,
     InterviewSession,
@@ -175,3 +176,47 @@ def observer_events(session: InterviewSession) -> list[SessionEvent]:
 
 def session_report(session: InterviewSession) -> InterviewReport | None:
     return InterviewReport.objects.filter(session=session).first()
+
+
+# --- candidates, the CSV export and erasures ----------------------------------
+
+
+def _with_decisions(qs: QuerySet[InterviewSession]) -> QuerySet[InterviewSession]:
+    """Each session's decisions prefetched newest first: `.decisions.all()[0]`
+    (through `latest_decision`) is the current one without a query per row."""
+    return qs.prefetch_related(
+        Prefetch("decisions", queryset=Decision.objects.order_by("-decided_at", "-id"))
+    )
+
+
+def latest_decision(session: InterviewSession) -> Decision | None:
+    """current_decision for a session from candidate_list / export_sessions (prefetched)."""
+    decisions = list(session.decisions.all())
+    return decisions[0] if decisions else None
+
+
+def candidate_list() -> QuerySet[Student]:
+    """Every candidate, newest first, with their interviews (newest first) and decisions."""
+    sessions = _with_decisions(InterviewSession.objects.select_related("interviewer"))
+    return Student.objects.order_by("-id").prefetch_related(
+        Prefetch("sessions", queryset=sessions.order_by("-id")), "erasures"
+    )
+
+
+def candidate_get(student_id: object) -> Student:
+    try:
+        return candidate_list().get(pk=int(str(student_id)))
+    except (Student.DoesNotExist, ValueError) as exc:
+        raise NotFound(f"No candidate {student_id!r}.") from exc
+
+
+def export_sessions() -> QuerySet[InterviewSession]:
+    """Every interview for the CSV export, oldest first, with what each row shows."""
+    return _with_decisions(session_list()).order_by("id")
+
+
+def erasure_get(erasure_id: object) -> Erasure:
+    try:
+        return Erasure.objects.select_related("placeholder").get(pk=int(str(erasure_id)))
+    except (Erasure.DoesNotExist, ValueError) as exc:
+        raise NotFound(f"No erasure {erasure_id!r}.") from exc

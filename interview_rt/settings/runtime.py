@@ -86,6 +86,11 @@ class RuntimeSettings:
         "the client is told `audio_overflow` and further frames are dropped.",
     )
     save_turn_audio: bool = _setting(True, "Keep each spoken turn as a WAV file.")
+    recording_retention_days: int = _setting(
+        0,
+        "Days a spoken answer's recorded audio is kept: `manage.py purge_recordings` (run "
+        "daily, e.g. from cron) deletes older recordings; transcripts stay. 0 keeps them forever.",
+    )
     partial_interval_s: float = _setting(
         0.1, "Minimum gap between two partial transcripts sent for one session."
     )
