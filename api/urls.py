@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from . import bank, evaluation, views
+from . import bank, evaluation, files, views
 from .errors import api_not_found
 
 router = DefaultRouter()
@@ -29,6 +29,11 @@ urlpatterns = [
         "sessions/<str:id>/evaluation/",
         evaluation.SessionEvaluationView.as_view(),
         name="session-evaluation",
+    ),
+    path(
+        "conversations/<int:pk>/audio/",
+        files.ConversationAudioView.as_view(),
+        name="conversation-audio",
     ),
     path("", include(router.urls)),
     # Last: whatever no route above matches is a JSON 404, not Django's HTML page.
