@@ -399,3 +399,62 @@ def test_voice_to_text_with_a_session_keeps_a_recording_staff_can_play(
         assert (wav.getnchannels(), wav.getframerate()) == (1, 16000)
         assert wav.getnframes() == len(pcm) // 2
     assert anon_client.get(row["audio_file"]).status_code == 401
+
+
+@pytest.mark.e2e
+def test_over_a_real_daphne_in_debug(tmp_path):
+    """The same promises over HTTP, from a real server started with DEBUG on:
+    Range and HEAD through ASGI, and no /media/ route."""
+    import sqlite3
+
+    import httpx
+
+    from tests.browser.server import LiveServer
+
+    server = LiveServer(tmp_path, tmp_path)
+    server.prepare()
+    server.start()
+    try:
+        session = server.create_session("Private files", ["Why this role?"])
+        r = server.api(
+            "POST",
+            "/api/conversations/",
+            data={"session": session["session_id"], "speaker": "student", "message": "Hi"},
+            files={"audio_file": ("turn-lee-candidate.wav", WAV, "audio/wav")},
+        )
+        assert r.status_code == 201, r.text
+        url = r.json()["audio_file"]
+        assert url == f"{server.base}/api/conversations/{r.json()['id']}/audio/"
+        assert server.api("POST", f"/api/sessions/{session['id']}/start/").status_code == 200
+        report = server.api(
+            "POST", "/api/reports/generate/", json={"session_id": session["session_id"]}
+        )
+        assert report.status_code == 201, report.text
+
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(report.json()["pdf_file"]).status_code == 401
+        staff = {"Authorization": f"Token {server.login_token()}"}
+        whole = httpx.get(url, headers=staff)
+        assert whole.status_code == 200 and whole.content == WAV
+        ranged = httpx.get(url, headers={**staff, "Range": "bytes=10-19"})
+        assert ranged.status_code == 206 and ranged.content == WAV[10:20]
+        assert ranged.headers["content-range"] == f"bytes 10-19/{SIZE}"
+        head = httpx.head(url, headers=staff)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(SIZE)
+
+        with sqlite3.connect(tmp_path / "db.sqlite3") as db:  # the server's own names
+            stored = [
+                name
+                for (name,) in db.execute(
+                    "SELECT audio_file FROM interviews_conversation WHERE audio_file != '' "
+                    "UNION ALL SELECT pdf_file FROM interviews_interviewreport"
+                )
+            ]
+        assert len(stored) == 2 and all("lee" not in name.lower() for name in stored)
+        for name in [*stored, "reports/2026/12/interview-lee-candidate-2026-12-02.pdf"]:
+            for headers in ({}, staff):
+                r = httpx.get(f"{server.base}/media/{name}", headers=headers)
+                assert r.status_code == 404 and b"%PDF" not in r.content, name
+    finally:
+        server.stop()
