@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models.fields.files import FieldFile
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -19,6 +20,22 @@ from interviews.models import (
     Question,
     Student,
 )
+
+
+class PrivateFileURLField(serializers.FileField):
+    """Takes an upload like any FileField; reads as the absolute URL of the
+    authenticated view that serves the file (null when there is none)."""
+
+    def __init__(self, *, path_of, **kwargs):
+        self.path_of = path_of
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: FieldFile | None) -> str | None:
+        if not value or not value.name:
+            return None
+        path = self.path_of(value.instance)
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
 
 
 class InterviewerSerializer(serializers.ModelSerializer):
@@ -179,6 +196,14 @@ class ConversationSerializer(serializers.ModelSerializer):
         queryset=Question.objects.all(), required=False, allow_null=True
     )
     message = serializers.CharField(max_length=100_000)
+    audio_file = PrivateFileURLField(
+        path_of=selectors.conversation_audio_path,
+        required=False,
+        allow_null=True,
+        help_text="Write: an audio upload (multipart). Read: the URL that serves the "
+        "recording to staff (GET /api/conversations/{id}/audio/, Range supported); "
+        "null when the turn has none.",
+    )
 
     class Meta:
         model = Conversation
@@ -271,6 +296,12 @@ class ReportSerializer(serializers.ModelSerializer):
     session = serializers.PrimaryKeyRelatedField(read_only=True)
     session_id = serializers.UUIDField(source="session.session_id", read_only=True)
     download_url = serializers.SerializerMethodField()
+    pdf_file = PrivateFileURLField(
+        path_of=selectors.report_download_path,
+        read_only=True,
+        allow_null=True,
+        help_text="The URL that serves the PDF to staff (the same as download_url).",
+    )
 
     class Meta:
         model = InterviewReport
@@ -278,7 +309,7 @@ class ReportSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField())
     def get_download_url(self, report: InterviewReport) -> str:
-        path = f"/api/reports/{report.pk}/download/"
+        path = selectors.report_download_path(report)
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
 

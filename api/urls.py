@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
-from . import bank, decisions, erasure, evaluation, views
+from . import bank, decisions, erasure, evaluation, files, views
 from .errors import api_not_found
 
 router = DefaultRouter()
@@ -36,6 +36,11 @@ urlpatterns = [
         name="session-decision",
     ),
     path("students/<int:id>/erase/", erasure.StudentErasureView.as_view(), name="student-erase"),
+    path(
+        "conversations/<int:pk>/audio/",
+        files.ConversationAudioView.as_view(),
+        name="conversation-audio",
+    ),
     path("", include(router.urls)),
     # Last: whatever no route above matches is a JSON 404, not Django's HTML page.
     re_path(r"^(?P<unmatched>.*)$", api_not_found),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
-from django.http import FileResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -30,6 +29,7 @@ from live.frames import Turn
 from reports import services as report_services
 from speech.transcribe import transcribe_upload
 
+from . import files
 from . import serializers as s
 
 SESSION_FILTER = OpenApiParameter(
@@ -312,15 +312,25 @@ class ReportViewSet(viewsets.ReadOnlyModelViewSet):
         report = report_services.generate_report(session=session)
         return Response(self.get_serializer(report).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/pdf"): bytes})
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        parameters=[files.RANGE_PARAMETER],
+        responses={
+            (200, "application/pdf"): bytes,
+            (206, "application/pdf"): bytes,
+            404: s.ErrorSerializer,
+            416: OpenApiResponse(description="The range lies outside the file."),
+        },
+    )
+    @action(detail=True, methods=["get"], **files.FILE_VIEW_OPTIONS)
     def download(self, request, pk=None):
+        """The report's PDF: the only way to it (stored files have no public URL)."""
         report = self.get_object()
         if not report.pdf_file or not report.pdf_file.storage.exists(report.pdf_file.name):
             raise NotFound("The report's PDF file is missing; generate the report again.")
-        return FileResponse(
-            report.pdf_file.open("rb"),
-            as_attachment=True,
-            filename=report_services.file_name(report.session),
+        return files.serve_private_file(
+            request,
+            report.pdf_file,
             content_type="application/pdf",
+            download_name=report_services.file_name(report.session),
+            as_attachment=True,
         )

@@ -160,7 +160,7 @@ def review_facts(session: InterviewSession) -> dict:
         "decision": decisions[0] if decisions else None,
         "earlier_decisions": decisions[1:],
         "report": report,
-        "report_url": f"/api/reports/{report.pk}/download/" if report else "",
+        "report_url": selectors.report_download_path(report) if report else "",
     }
 
 
@@ -187,7 +187,7 @@ def transcript(session: InterviewSession) -> list[TurnView]:
                 at=row.timestamp,
                 elapsed=elapsed(origin, row.timestamp),
                 # Served by the authenticated, Range-capable audio view.
-                audio_url=f"/api/conversations/{row.pk}/audio/" if row.audio_file else "",
+                audio_url=selectors.conversation_audio_path(row) or "",
                 question=question,
             )
         )

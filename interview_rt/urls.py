@@ -1,15 +1,13 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 
 from .health import healthz
 
+# No /media/ route, in DEBUG or not: recorded answers and reports are served
+# only by the authenticated views under /api/ (api/files.py).
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("", include("dashboard.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))

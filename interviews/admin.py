@@ -37,11 +37,22 @@ class QuestionInline(admin.TabularInline):
     fields = ["order", "question_text", "category", "difficulty", "expected_answer"]
 
 
+# Stored files have no public URL (a FileField's own link would point at
+# /media/, which nothing serves): link to the authenticated views instead.
+def recording_link(conversation: Conversation) -> str:
+    path = selectors.conversation_audio_path(conversation)
+    return format_html('<a href="{}">Play</a>', path) if path else "-"
+
+
 class ConversationInline(admin.TabularInline):
     model = Conversation
     extra = 0
-    fields = ["seq", "speaker", "message", "question", "audio_file", "timestamp"]
-    readonly_fields = ["seq", "timestamp"]
+    fields = ["seq", "speaker", "message", "question", "recording", "timestamp"]
+    readonly_fields = ["seq", "recording", "timestamp"]
+
+    @admin.display(description="Recording")
+    def recording(self, conversation: Conversation) -> str:
+        return recording_link(conversation)
 
 
 @admin.register(InterviewSession)
@@ -132,6 +143,12 @@ class ConversationAdmin(admin.ModelAdmin):
     list_display = ["id", "session", "seq", "speaker", "message", "timestamp"]
     list_filter = ["speaker", "timestamp"]
     search_fields = ["message", "session__title", "session__session_id"]
+    exclude = ["audio_file"]
+    readonly_fields = ["recording"]
+
+    @admin.display(description="Recording")
+    def recording(self, conversation: Conversation) -> str:
+        return recording_link(conversation)
 
 
 @admin.register(SessionEvent)
@@ -143,9 +160,18 @@ class SessionEventAdmin(admin.ModelAdmin):
 
 @admin.register(InterviewReport)
 class InterviewReportAdmin(admin.ModelAdmin):
-    list_display = ["id", "session", "pdf_file", "generated_at"]
+    list_display = ["id", "session", "pdf", "generated_at"]
     search_fields = ["session__title", "session__student__name"]
     list_filter = ["generated_at"]
+    exclude = ["pdf_file"]
+    readonly_fields = ["pdf"]
+
+    def has_add_permission(self, request):
+        return False  # a report is generated (REST or the dashboard), not uploaded
+
+    @admin.display(description="PDF")
+    def pdf(self, report: InterviewReport) -> str:
+        return format_html('<a href="{}">Download</a>', selectors.report_download_path(report))
 
 
 @admin.register(Decision)

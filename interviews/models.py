@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 # A session's planned length; the interviewer paces its questions by it.
 DURATION_MIN_MINUTES = 1
@@ -20,6 +23,31 @@ def new_join_token() -> str:
 
 def default_language() -> str:
     return settings.RT.default_language
+
+
+# Stored files (recorded answers, reports) are private: never served from a
+# public URL, and named so that no one can guess a name from a candidate's name
+# or a date. 18 random bytes: 144 bits, 24 URL-safe characters.
+PRIVATE_NAME_BYTES = 18
+PRIVATE_NAME = re.compile(r"^(audio|reports)/\d{4}/\d{2}/[A-Za-z0-9_-]{24}(\.[a-z0-9]{1,5})?$")
+_EXTENSION = re.compile(r"^\.[a-z0-9]{1,5}$")
+
+
+def private_file_name(folder: str, original_name: str, *, default_extension: str) -> str:
+    """`<folder>/<yyyy>/<mm>/<random>.<ext>`: only the original's extension is kept."""
+    extension = PurePosixPath(original_name or "").suffix.lower()
+    if not _EXTENSION.match(extension):
+        extension = default_extension
+    token = secrets.token_urlsafe(PRIVATE_NAME_BYTES)
+    return f"{folder}/{timezone.now():%Y/%m}/{token}{extension}"
+
+
+def audio_upload_to(instance: models.Model, filename: str) -> str:
+    return private_file_name("audio", filename, default_extension=".wav")
+
+
+def report_upload_to(instance: models.Model, filename: str) -> str:
+    return private_file_name("reports", filename, default_extension=".pdf")
 
 
 class Interviewer(models.Model):
@@ -140,7 +168,7 @@ class Conversation(models.Model):
     )
     speaker = models.CharField(max_length=10, choices=Speaker.choices)
     message = models.TextField()
-    audio_file = models.FileField(upload_to="audio/%Y/%m/%d/", null=True, blank=True)
+    audio_file = models.FileField(upload_to=audio_upload_to, null=True, blank=True)
     timestamp = models.DateTimeField(auto_now_add=True)
     # The seq of the event that recorded this row (turn.committed / ai.message).
     seq = models.PositiveBigIntegerField(null=True, blank=True)
@@ -180,7 +208,7 @@ class InterviewReport(models.Model):
     session = models.OneToOneField(
         InterviewSession, on_delete=models.CASCADE, related_name="report"
     )
-    pdf_file = models.FileField(upload_to="reports/%Y/%m/")
+    pdf_file = models.FileField(upload_to=report_upload_to)
     generated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

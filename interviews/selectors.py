@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from .exceptions import InvalidInput, NotFound
@@ -124,6 +125,27 @@ def conversation_list(*, session_uuid: object = None) -> QuerySet[Conversation]:
     if session_uuid not in (None, ""):
         qs = qs.filter(session__session_id=parse_uuid(session_uuid))
     return qs
+
+
+def conversation_get(pk: object) -> Conversation:
+    try:
+        return Conversation.objects.select_related("session").get(pk=int(str(pk)))
+    except (Conversation.DoesNotExist, ValueError) as exc:
+        raise NotFound(f"No conversation {pk!r}.") from exc
+
+
+# Stored files have no public URL; these name the authenticated views that
+# serve them (by URL name, so the domain imports no transport).
+def conversation_audio_path(conversation: Conversation) -> str | None:
+    """`/api/conversations/<id>/audio/`, or None when the turn has no recording."""
+    if not conversation.audio_file or not conversation.audio_file.name:
+        return None
+    return reverse("conversation-audio", kwargs={"pk": conversation.pk})
+
+
+def report_download_path(report: InterviewReport) -> str:
+    """`/api/reports/<id>/download/`: the only way to a report's PDF."""
+    return reverse("report-download", kwargs={"pk": report.pk})
 
 
 def session_transcript(session: InterviewSession) -> list[Conversation]:

@@ -125,6 +125,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# MEDIA_ROOT holds recorded answers and PDF reports, which are private: no URL
+# serves it (not in DEBUG either; whitenoise serves STATIC_ROOT only). Staff get
+# the files through the authenticated views in api/files.py. MEDIA_URL stays
+# because Django wants one; nothing answers under it.
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 STORAGES = {

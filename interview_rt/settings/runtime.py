@@ -161,6 +161,14 @@ class RuntimeSettings:
         "TrueType font for report text; empty searches for a TrueType Korean "
         "font (fonts-nanum). Noto CJK cannot be embedded by ReportLab (CFF outlines).",
     )
+    # --- private files (recorded answers, reports) ----------------------------
+    private_files_accel_prefix: str = _setting(
+        "",
+        "URL prefix of a proxy's internal location that maps to MEDIA_ROOT (e.g. "
+        "/private-files): the authenticated file views then answer with "
+        "X-Accel-Redirect and nginx sends the file (docs/deploy.md). Empty: the "
+        "server streams the file itself.",
+    )
     # --- links --------------------------------------------------------------
     public_base_url: str = _setting(
         "http://127.0.0.1:8000",
