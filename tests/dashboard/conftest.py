@@ -17,8 +17,9 @@ def staff_browser(staff_user):
 
 def visible_phases(html: str) -> set[str]:
     """The phases (data-phase) of the interview page's controls not hidden."""
+    controls = html.split('id="session-controls"', 1)[1].split("</section>", 1)[0]
     shown = set()
-    for phases, hidden in re.findall(r'data-phase="([^"]+)"( hidden)?', html):
+    for phases, hidden in re.findall(r'data-phase="([^"]+)"( hidden)?', controls):
         if not hidden:
             shown.update(phases.split())
     return shown
