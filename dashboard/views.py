@@ -98,7 +98,9 @@ def live(request, session_uuid):
         **session_facts(session),
         "ws_path": f"/ws/observe/{session.session_id}/",
         "questions": questions,
-        "report_download_url": f"/api/reports/{report.pk}/download/" if report else "",
+        "report_download_url": (
+            request.build_absolute_uri(f"/api/reports/{report.pk}/download/") if report else ""
+        ),
         "join_url": selectors.join_url(session),
     }
     return render(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -143,7 +144,7 @@ def test_log_in_create_run_end_and_download_the_report(browser, rt_server, shoot
     assert review.get_attribute("href") == staff.url.split(rt_server.base)[1] + "review/"
     with staff.expect_download() as download:
         staff.get_by_role("link", name="Download report (PDF)").click()
-    body = open(download.value.path(), "rb").read()
+    body = Path(download.value.path()).read_bytes()
     assert body[:4] == b"%PDF"
     text = pdf_text(body)
     assert title in text

@@ -91,7 +91,7 @@ def test_once_the_ai_has_closed_the_page_offers_ending_and_the_report_in_one_ste
     assert "The session has ended and the report is ready." in html
     assert visible_phases(html) == {"ended"}
     download = re.search(r'<a id="download-report" class="button" href="([^"]+)">', html)
-    assert download and download.group(1) == f"/api/reports/{report.pk}/download/"
+    assert download.group(1) == f"http://testserver/api/reports/{report.pk}/download/"
     assert f'href="/dashboard/{session.session_id}/review/">Review and decide</a>' in html
     pdf = staff_browser.get(download.group(1))
     assert pdf.status_code == 200 and b"".join(pdf.streaming_content)[:4] == b"%PDF"
@@ -140,7 +140,9 @@ def test_rotating_the_link_on_the_page(staff_browser, session):
     assert "The candidate has a new link" in r.content.decode()
     assert session.join_token in r.content.decode()
     assert Client().get(f"/join/{session.session_id}/?token={old}").status_code == 403
-    assert Client().get(f"/join/{session.session_id}/?token={session.join_token}").status_code == 200
+    assert (
+        Client().get(f"/join/{session.session_id}/?token={session.join_token}").status_code == 200
+    )
     assert ("link_rotated", "staff") in audit(session)
 
 

@@ -109,7 +109,10 @@ def test_an_existing_candidate_and_interviewer_and_bank_questions(staff_browser,
     assert Student.objects.count() == 1 and Interviewer.objects.count() == 1
     plan = [(q.question_text, q.difficulty) for q in session.questions.order_by("order", "id")]
     assert plan[0] == ("Warm-up: what are you proud of?", "medium")
-    assert sorted(plan[1:]) == [("Design a rate limiter", "hard"), ("Explain a race condition", "medium")]
+    assert sorted(plan[1:]) == [
+        ("Design a rate limiter", "hard"),
+        ("Explain a race condition", "medium"),
+    ]
     assert Question.objects.filter(session=None).count() == 2  # the bank keeps its own
 
 
@@ -119,7 +122,11 @@ def test_an_existing_candidate_and_interviewer_and_bank_questions(staff_browser,
         ({"title": ""}, "title", "This field is required."),
         ({"student_email": "not-an-email"}, "student_email", "Enter a valid email address."),
         ({"student_name": ""}, "student_name", "Enter the candidate’s name, or pick one."),
-        ({"interviewer_email": ""}, "interviewer_email", "Enter the interviewer’s email, or pick one."),
+        (
+            {"interviewer_email": ""},
+            "interviewer_email",
+            "Enter the interviewer’s email, or pick one.",
+        ),
         ({"questions": "  \n \n"}, "questions", "Add at least one question"),
         ({"duration_minutes": "0"}, "duration_minutes", "greater than or equal to 1"),
         ({"language": "xx"}, "language", "Select a valid choice."),
@@ -127,7 +134,9 @@ def test_an_existing_candidate_and_interviewer_and_bank_questions(staff_browser,
         ({"existing_student": "999"}, "existing_student", "Select a valid choice."),
     ],
 )
-def test_bad_input_shows_the_fields_errors_and_saves_nothing(staff_browser, changes, field, message):
+def test_bad_input_shows_the_fields_errors_and_saves_nothing(
+    staff_browser, changes, field, message
+):
     r = staff_browser.post(URL, {**FORM, **changes})
     html = r.content.decode()
     assert r.status_code == 200
