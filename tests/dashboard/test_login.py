@@ -152,3 +152,15 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_counted(staff_user, sett
     assert seen[-1] == 429
     # The proxy itself and its other clients are not locked out.
     assert via_proxy("198.51.100.8", RIGHT).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_lockout_page_also_comes_through_the_asgi_stack(staff_user):
+    """daphne serves Django through its async handler: axes' async path too."""
+    from django.test import AsyncClient
+
+    client = AsyncClient()
+    seen = [(await client.post(LOGIN, WRONG)).status_code for _ in range(10)]
+    assert seen == [200] * 9 + [429]
+    r = await client.post(LOGIN, RIGHT)
+    assert r.status_code == 429 and "Too many failed logins" in r.content.decode()
