@@ -14,7 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAdminUser
@@ -22,6 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from interview_rt.logins import locked_out
 from interviews import erasure, selectors, services
 from interviews.exceptions import InUse, NotFound
 from live import ai_turns
@@ -63,11 +64,22 @@ class TokenView(APIView):
 
     @extend_schema(
         request=s.TokenRequestSerializer,
-        responses={200: s.TokenResponseSerializer, 400: dict, 403: s.ErrorSerializer},
+        responses={
+            200: s.TokenResponseSerializer,
+            400: dict,
+            403: s.ErrorSerializer,
+            429: OpenApiResponse(s.ErrorSerializer, description="Too many wrong passwords."),
+        },
     )
     def post(self, request):
         form = AuthTokenSerializer(data=request.data, context={"request": request})
-        form.is_valid(raise_exception=True)
+        valid = form.is_valid()
+        # django-axes flags the request it was handed (this DRF request, which its
+        # middleware never sees) once the client is locked out.
+        if getattr(request, "axes_locked_out", False):
+            return locked_out(request)
+        if not valid:
+            raise ValidationError(form.errors)
         user = form.validated_data["user"]
         if not user.is_staff:
             raise PermissionDenied("The API is for staff users; this user is not staff.")
@@ -183,6 +195,17 @@ class SessionViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         session = services.transition_session(session=self.get_object(), action="cancel")
+        return Response(self.get_serializer(session).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: s.SessionSerializer, 404: s.ErrorSerializer},
+        description="A new join link for the candidate (in `join_url`); the old one stops working.",
+    )
+    @action(detail=True, methods=["post"])
+    def rotate_join_token(self, request, pk=None):
+        session = services.rotate_join_token(session=self.get_object())
+        services.record_audit(session=session, action="link_rotated", actor=request.user)
         return Response(self.get_serializer(session).data)
 
 

@@ -8,7 +8,6 @@ import csv
 from datetime import datetime
 
 from django import forms
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +17,8 @@ from django.views.decorators.http import require_http_methods
 from interviews import erasure, selectors
 from interviews.exceptions import InvalidTransition, NotFound
 from interviews.models import InterviewSession, Student
+
+from .auth import staff_required
 
 CANDIDATES_PER_PAGE = 50
 ENDED = (InterviewSession.Status.COMPLETED, InterviewSession.Status.CANCELLED)
@@ -64,7 +65,7 @@ def candidate_view(student: Student) -> dict:
     }
 
 
-@staff_member_required
+@staff_required
 def candidates(request):
     page = Paginator(selectors.candidate_list(), CANDIDATES_PER_PAGE).get_page(
         request.GET.get("page")
@@ -84,7 +85,7 @@ def _candidate_or_404(request, student_id: int):
         return None, response
 
 
-@staff_member_required
+@staff_required
 def candidate(request, student_id: int):
     student, missing = _candidate_or_404(request, student_id)
     if missing:
@@ -117,7 +118,7 @@ def _live_interview(student: Student) -> InterviewSession | None:
     )
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def candidate_erase(request, student_id: int):
     student, missing = _candidate_or_404(request, student_id)
@@ -149,7 +150,7 @@ def candidate_erase(request, student_id: int):
     )
 
 
-@staff_member_required
+@staff_required
 def erasure_done(request, erasure_id: int):
     try:
         record = selectors.erasure_get(erasure_id)
@@ -235,7 +236,7 @@ def csv_row(session: InterviewSession) -> list[str]:
     return [safe_cell(cell) for cell in cells]
 
 
-@staff_member_required
+@staff_required
 def interviews_csv(request):
     # Built whole, not streamed: under ASGI Django buffers a sync streaming
     # response anyway (and warns), and the export is rows of short text.

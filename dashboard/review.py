@@ -14,7 +14,6 @@ from datetime import datetime
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -27,6 +26,8 @@ from reports import metrics as report_metrics
 from reports import services as report_services
 from reports.data import Evaluation, TurnMetrics
 from reports.sections import RECOMMENDATIONS
+
+from .auth import staff_required
 
 ENDED = (InterviewSession.Status.COMPLETED, InterviewSession.Status.CANCELLED)
 
@@ -88,7 +89,7 @@ class TurnIndex:
         return self.by_seq[i - 1][1] if i > 0 else None
 
 
-@staff_member_required
+@staff_required
 @require_http_methods(["GET", "POST"])
 def review(request, session_uuid):
     try:

@@ -550,3 +550,52 @@ def record_decision(
         detail={"decision_id": decision.pk, "outcome": outcome},
     )
     return decision
+
+
+# --- a whole new interview (the dashboard's form) -------------------------------
+
+
+@transaction.atomic
+def create_interview(
+    *,
+    title: str,
+    interviewer: Interviewer | None = None,
+    interviewer_name: str = "",
+    interviewer_email: str = "",
+    student: Student | None = None,
+    student_name: str = "",
+    student_email: str = "",
+    duration_minutes: int = 30,
+    language: str | None = None,
+    scheduled_at: datetime | None = None,
+    description: str = "",
+    questions: Sequence[str] = (),
+    bank_questions: Sequence[Question] = (),
+    created_by=None,
+) -> InterviewSession:
+    """The session with its people and plan, all or nothing: a new candidate or
+    interviewer is created from name and email when none is given; the typed
+    questions come first, then copies of the bank's. Audited as `created`."""
+    if interviewer is None:
+        interviewer = create_interviewer(name=interviewer_name, email=interviewer_email)
+    if student is None:
+        student = create_student(name=student_name, email=student_email)
+    session = create_session(
+        interviewer=interviewer,
+        student=student,
+        title=title,
+        description=description,
+        duration_minutes=duration_minutes,
+        scheduled_at=scheduled_at,
+        language=language,
+    )
+    for order, text in enumerate(questions, start=1):
+        create_question(session=session, question_text=text, order=order)
+    copy_questions_from_bank(session=session, questions=bank_questions)
+    record_audit(
+        session=session,
+        action=AuditEntry.Action.CREATED,
+        actor=created_by,
+        detail={"questions": len(questions) + len(bank_questions)},
+    )
+    return session

@@ -6,6 +6,7 @@ itself is in ``RT`` (see runtime.py and docs/configuration.md).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN
+    "axes",  # login throttling
     "interviews",
     "reports",
     "speech",
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "interview_rt.urls"
@@ -136,7 +140,26 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/dashboard/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+
+# --- login throttling (django-axes; docs/configuration.md, "Logins") ----------
+# The throttle backend comes first: it refuses a locked-out client before any
+# password is checked. Every login (dashboard, admin, POST /api/auth/token/)
+# goes through django.contrib.auth.authenticate, so all three are counted.
+AUTHENTICATION_BACKENDS = [
+    "interview_rt.logins.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = RT.login_failure_limit
+AXES_COOLOFF_TIME = (
+    timedelta(minutes=RT.login_cooloff_minutes) if RT.login_cooloff_minutes else None
+)
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "interview_rt.logins.client_ip"
+AXES_LOCKOUT_CALLABLE = "interview_rt.logins.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 # Uploads above this go to a temp file instead of memory; voice_to_text reads them from disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -179,6 +179,22 @@ class RuntimeSettings:
         "Hours after the scheduled end during which a join link still works; "
         "0 keeps links valid until the session completes.",
     )
+    # --- logins -------------------------------------------------------------
+    login_failure_limit: int = _setting(
+        10,
+        "Wrong passwords from one client address before its logins are refused with 429 "
+        "(dashboard, admin and POST /api/auth/token/; django-axes). Load tests may raise it.",
+    )
+    login_cooloff_minutes: int = _setting(
+        15,
+        "Minutes a locked-out client address waits before it may try again; 0 keeps it "
+        "locked until `manage.py axes_reset`.",
+    )
+    trusted_proxies: str = _setting(
+        "",
+        "Comma-separated addresses of reverse proxies whose X-Forwarded-For names the "
+        "client; empty: the connection's own address (REMOTE_ADDR) is the client's.",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> RuntimeSettings:

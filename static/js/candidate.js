@@ -41,15 +41,36 @@ const FATAL_MESSAGES = {
     "This interview is now open in another window or tab. Continue there, or reload this page to continue here.",
 };
 
+// Every error code the server may send a candidate (docs/protocol.md, "Error
+// codes"), in plain words with a next step. The server's own message is for
+// API clients and is never shown here: it can name protocol steps.
+const RELOAD = "Reload the page to continue: your answers so far are kept.";
 const ERROR_MESSAGES = {
   speech_unavailable: "Voice answers are not available right now. Please type your answers below.",
   server_busy: "The server is too busy to listen right now. Please type your answers below.",
   audio_overflow: "The server is falling behind with your audio, so some words may be missed. Typing works too.",
+  bad_audio: "The sound from your microphone could not be used. Try another microphone, or type your answer.",
+  bad_field: "That answer could not be sent, perhaps because it is too long. Shorten it and send it again.",
+  too_large: "That answer is too long to send. Shorten it and send it again.",
+  bad_json: `Something went wrong on this page. ${RELOAD}`,
+  bad_message: `Something went wrong on this page. ${RELOAD}`,
+  unknown_type: `Something went wrong on this page. ${RELOAD}`,
+  unexpected_binary: `Something went wrong on this page. ${RELOAD}`,
+  internal_error: "Something went wrong on our side. Please send your answer again; if it keeps happening, reload the page.",
+  not_found: "We could not find this interview. Please ask the recruiter for a new link.",
+  invalid_transition: `That could not be done just now. ${RELOAD}`,
 };
+const NOT_STARTED = "The interview had not started yet, so it is starting now. When the interviewer has asked its first question, please send your answer again.";
+const ALREADY_OVER = "The interview is over, so no more answers are taken.";
+const FALLBACK_ERROR = `Something went wrong. ${RELOAD}`;
 
 const state = {
   status: cfg.status,
   startedAt: cfg.started_at,
+  // Whether the AI has greeted: the page starts the conversation until it has,
+  // whatever the session's status (staff may have started it over the API).
+  aiOpened: cfg.ai_opened,
+  lastSent: "", // the last control this page sent: "start", "answer", "end"
   mode: store.get("mode") || "", // "voice" | "typed"
   capturing: false,
   replyStreaming: false,
@@ -209,12 +230,17 @@ function begin(mode) {
   show("interview");
   applyMode();
   if (mode === "voice") $("mic-resume-box").hidden = true;
-  const started = transcript.entries().some((e) => e.kind === "ai");
-  if (!started && state.status === "scheduled") {
-    socket.send({ type: ClientType.INTERVIEW_START });
-    setActivity("Starting the interview…");
-  }
+  startConversation();
   (mode === "voice" ? $("done") : $("answer")).focus();
+}
+
+/** Ask the AI to greet and ask its first question, unless it has already. */
+function startConversation() {
+  const greeted = state.aiOpened || transcript.entries().some((e) => e.kind === "ai");
+  if (greeted || state.ended) return;
+  socket.send({ type: ClientType.INTERVIEW_START });
+  state.lastSent = "start";
+  setActivity("Starting the interview…");
 }
 
 // --- the interview ---------------------------------------------------------------
@@ -246,6 +272,7 @@ function onEvent(event) {
       voice.delta(event.text || "");
       break;
     case EventType.AI_MESSAGE:
+      state.aiOpened = true;
       transcript.apply(event);
       if (state.replyStreaming) voice.finish(event.text || "");
       state.replyStreaming = false;
@@ -261,13 +288,30 @@ function onEvent(event) {
 
 function onServerError(event) {
   if (event.code === "replaced") return; // the close code that follows says it
+  if (event.code === "invalid_transition") {
+    onRefusedStep();
+    return;
+  }
   if (event.code === "speech_unavailable" || event.code === "server_busy") {
     state.capturing = false;
     showMicOff(ERROR_MESSAGES[event.code], "Try my microphone again");
   }
   // An overflow passes once the server catches up; other problems stay until dealt with.
   const transient = event.code === "audio_overflow" ? 8000 : 0;
-  showProblem(ERROR_MESSAGES[event.code] || event.message || "Something went wrong.", transient);
+  showProblem(ERROR_MESSAGES[event.code] || FALLBACK_ERROR, transient);
+}
+
+/** The server refused a step: not started yet, already over, or a second start. */
+function onRefusedStep() {
+  if (state.ended || state.status === "completed" || state.status === "cancelled") {
+    showProblem(ALREADY_OVER);
+  } else if (!state.aiOpened) {
+    showProblem(NOT_STARTED, 15000);
+    startConversation();
+  } else if (state.lastSent !== "start") {
+    // A start that raced another window's (or the API's) is no problem at all.
+    showProblem(ERROR_MESSAGES.invalid_transition);
+  }
 }
 
 function onStatus(s) {
@@ -358,6 +402,7 @@ $("mic-resume").addEventListener("click", resumeMic);
 
 $("done").addEventListener("click", () => {
   socket.send({ type: ClientType.TURN_END });
+  state.lastSent = "answer";
   setActivity("Answer sent. The interviewer is thinking…");
 });
 $("hold").addEventListener("click", () => {
@@ -384,6 +429,7 @@ $("answer-form").addEventListener("submit", (e) => {
   }
   voice.stop();
   socket.send({ type: ClientType.ANSWER_TEXT, text });
+  state.lastSent = "answer";
   box.value = "";
   setActivity("Answer sent. The interviewer is thinking…");
 });
@@ -402,6 +448,7 @@ $("end-dialog").addEventListener("close", (e) => {
 
 function endInterview() {
   socket.send({ type: ClientType.INTERVIEW_END });
+  state.lastSent = "end";
   state.capturing = false;
   setActivity("Ending the interview…");
 }
@@ -414,7 +461,7 @@ tickClock();
 setInterval(tickClock, 1000);
 if (state.status === "scheduled" || store.get("consent") !== "1") {
   show("setup");
-  if (state.status !== "scheduled") {
+  if (state.aiOpened) {
     $("start-voice").textContent = "Continue the interview";
     $("start-typed").textContent = "Continue by typing";
   }
@@ -428,4 +475,5 @@ if (state.status === "scheduled" || store.get("consent") !== "1") {
     state.mode = "voice";
     showMicOff("Your microphone is off because the page was reloaded.");
   }
+  startConversation(); // consent was given before the page was reloaded
 }

@@ -21,7 +21,13 @@ const FATAL_MESSAGES = {
   unknown: "This interview no longer exists.",
 };
 
-const state = { status: cfg.status, startedAt: cfg.started_at, metrics: [], notes: new Map() };
+const state = {
+  status: cfg.status,
+  startedAt: cfg.started_at,
+  aiClosed: cfg.ai_closed,
+  metrics: [],
+  notes: new Map(),
+};
 const questions = new Map(cfg.questions.map((q, i) => [q.id, { ...q, position: i + 1 }]));
 
 const transcript = new Transcript($("transcript"), {
@@ -58,6 +64,12 @@ function onEvent(event) {
       state.notes.set(event.seq, event);
       renderNotes();
       break;
+    case EventType.INTERVIEW_ENDED:
+      // The AI's closing words (or the session's end): the page offers ending it.
+      state.aiClosed = true;
+      transcript.apply(event);
+      renderControls();
+      break;
     case EventType.ERROR:
       showProblem(event.message || event.code);
       break;
@@ -87,7 +99,7 @@ function setStatus(status) {
   const pill = $("status");
   pill.dataset.status = status;
   pill.textContent = STATUS_LABELS[status] || status;
-  renderReport();
+  renderControls();
 }
 
 function showQuestion(questionId) {
@@ -188,49 +200,21 @@ $("note-form").addEventListener("submit", (e) => {
   box.focus();
 });
 
-// --- report -----------------------------------------------------------------------
+// --- controls by phase ----------------------------------------------------------------
 
-let reportUrl = cfg.report_download_url;
-
-function renderReport() {
-  const over = state.status === "completed" || state.status === "cancelled";
-  $("generate-report").disabled = !over;
-  $("report-help").hidden = over;
-  $("generate-report").textContent = reportUrl ? "Generate the report again" : "Generate report";
-  const link = $("download-report");
-  link.hidden = !reportUrl;
-  if (reportUrl) link.href = reportUrl;
+/** The page's phase, as dashboard/views.py `phase` computes it on load. */
+function phase() {
+  if (state.status === "completed" || state.status === "cancelled") return "ended";
+  if (state.status === "in_progress") return state.aiClosed ? "ai_closed" : "in_progress";
+  return "scheduled";
 }
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
-$("generate-report").addEventListener("click", async () => {
-  const button = $("generate-report");
-  const status = $("report-status");
-  button.disabled = true;
-  status.textContent = "Generating the report…";
-  try {
-    const response = await fetch("/api/reports/generate/", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ session_id: cfg.session_id }),
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.detail || `the server answered ${response.status}`);
-    reportUrl = body.download_url;
-    status.textContent = "The report is ready.";
-    renderReport();
-    $("download-report").focus();
-  } catch (err) {
-    status.textContent = `The report could not be generated: ${err.message}`;
-  } finally {
-    renderReport();
+function renderControls() {
+  const now = phase();
+  for (const el of document.querySelectorAll("[data-phase]")) {
+    el.hidden = !el.dataset.phase.split(" ").includes(now);
   }
-});
+}
 
 // --- start ------------------------------------------------------------------------
 
