@@ -6,8 +6,8 @@ recording is gone from storage. Each page passes axe-core and fits 375 px."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.erasure_data import wav_upload
@@ -57,11 +57,15 @@ def ended_interview(server) -> dict:
     return {"session": session, "student": student, "audio_url": spoken.json()["audio_file"]}
 
 
-def stored(server, url: str) -> bool:
-    """Whether the server still has the file (it serves MEDIA_ROOT under DEBUG)."""
-    path = url.removeprefix(server.base)
-    assert path.startswith("/media/audio/"), url
-    return httpx.get(f"{server.base}{path}").status_code == 200
+def recordings_on_disk(server) -> set[Path]:
+    """The recorded answers in the server's storage (MEDIA_ROOT, served by no URL)."""
+    return {p for p in (server.workdir / "media" / "audio").rglob("*") if p.is_file()}
+
+
+def served(server, url: str) -> bool:
+    """Whether staff can play the recording through its authenticated view."""
+    assert url.startswith(f"{server.base}/api/conversations/"), url
+    return server.api("GET", url.removeprefix(server.base)).status_code == 200
 
 
 def check_page(page, shoot, name: str) -> None:
@@ -77,9 +81,12 @@ def check_page(page, shoot, name: str) -> None:
 
 
 def test_staff_erase_a_candidate_from_the_candidates_page(browser, rt_server, shoot, page_errors):
+    before = recordings_on_disk(rt_server)
     made = ended_interview(rt_server)
     sid, student_id = made["session"]["session_id"], made["student"]["id"]
-    assert stored(rt_server, made["audio_url"])
+    assert served(rt_server, made["audio_url"])
+    recordings = recordings_on_disk(rt_server) - before
+    assert len(recordings) == 1, "the recorded answer is not in storage"
 
     page = browser.new_context(viewport=WIDE).new_page()
     page_errors.watch(page)
@@ -124,7 +131,8 @@ def test_staff_erase_a_candidate_from_the_candidates_page(browser, rt_server, sh
     assert CANDIDATE not in {s["name"] for s in students}
     assert rt_server.api("GET", f"/api/students/{student_id}/").status_code == 404
     assert rt_server.conversation(sid) == []
-    assert not stored(rt_server, made["audio_url"])
+    assert not served(rt_server, made["audio_url"])
+    assert not any(path.exists() for path in recordings)
     session = rt_server.api("GET", f"/api/sessions/{sid}/").json()
     assert CANDIDATE not in session["title"] and session["status"] == "completed"
     assert session["student"]["name"].startswith("Erased candidate #")

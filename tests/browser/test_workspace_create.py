@@ -49,13 +49,19 @@ def log_in(page, server, next_path: str = "/dashboard/") -> None:
     page.wait_for_url(f"{server.base}{next_path}")
 
 
-def create_interview(page, title: str, questions: list[str]) -> str:
+def create_interview(
+    page,
+    title: str,
+    questions: list[str],
+    candidate: str = "Lee Candidate",
+    email: str = "lee@example.com",
+) -> str:
     """From the lobby, through the form; returns the candidate's join link."""
     page.get_by_role("link", name="New interview").click()
     page.wait_for_url(re.compile(r".*/dashboard/new/$"))
     page.get_by_label("Title").fill(title)
-    page.get_by_label("Candidate’s name").fill("Lee Candidate")
-    page.get_by_label("Candidate’s email").fill("lee@example.com")
+    page.get_by_label("Candidate’s name").fill(candidate)
+    page.get_by_label("Candidate’s email").fill(email)
     page.get_by_label("Interviewer", exact=True).select_option("")
     page.get_by_label("Interviewer’s name").fill("Kim Interviewer")
     page.get_by_label("Interviewer’s email").fill("kim@example.com")
@@ -91,7 +97,7 @@ def pdf_text(body: bytes) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def test_log_in_create_run_end_and_download_the_report(browser, rt_server, shoot, page_errors):
+def test_log_in_create_run_end_report_decide_and_erase(browser, rt_server, shoot, page_errors):
     context = browser.new_context(viewport=WIDE)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=rt_server.base)
     staff = context.new_page()
@@ -106,8 +112,10 @@ def test_log_in_create_run_end_and_download_the_report(browser, rt_server, shoot
     assert "do not match" in staff.locator("#login-error").inner_text()
     log_in(staff, rt_server)
 
-    title = f"Platform Engineer {next(unique)}"
-    join_url = create_interview(staff, title, QUESTIONS)
+    number = next(unique)
+    title = f"Platform Engineer {number}"
+    name, email = f"Noor Walkthrough {number}", f"noor.walk{number}@example.com"
+    join_url = create_interview(staff, title, QUESTIONS, candidate=name, email=email)
     assert "The interview is ready" in staff.locator("#session-controls").inner_text()
     assert join_url.startswith(f"{rt_server.base}/join/")
     staff.get_by_role("button", name="Copy link").click()
@@ -152,6 +160,43 @@ def test_log_in_create_run_end_and_download_the_report(browser, rt_server, shoot
         assert " ".join(answer.split()[:6]) in text, answer
     shoot(staff, "interview-report-ready")
     candidate_context.close()
+
+    # Review and decide: the decision is still there after a reload.
+    review.click()
+    staff.wait_for_url(re.compile(r".*/review/$"))
+    review_url = staff.url
+    staff.get_by_label("Advance").check()
+    staff.get_by_label("Rationale").fill("Concrete answers about testing and operations.")
+    staff.get_by_role("button", name="Record decision").click()
+    staff.wait_for_url(f"{review_url}#decision")
+    staff.reload()
+    assert "Advance by" in staff.locator("#decision .decision-current").inner_text()
+    assert staff.locator("#decision .decision-rationale").inner_text() == (
+        "Concrete answers about testing and operations."
+    )
+    session_uuid = review_url.rstrip("/").split("/")[-2]
+
+    # Erase the candidate from the candidates page.
+    staff.get_by_role("link", name="Candidates").click()
+    card = staff.locator("li.candidate", has_text=name)
+    card.get_by_role("link", name=name, exact=True).click()
+    staff.get_by_role("link", name="Delete candidate data").click()
+    staff.get_by_label("Type the candidate's name to confirm").fill(name)
+    staff.get_by_role("button", name="Delete candidate data permanently").click()
+    staff.wait_for_url(re.compile(r".*/dashboard/candidates/erased/\d+/$"))
+    assert staff.get_by_role("heading", level=1).inner_text() == "Candidate data erased"
+
+    # The API no longer knows the candidate or the answers; the interview and
+    # its decision stay, anonymised.
+    students = rt_server.api("GET", "/api/students/?page_size=500").json()["results"]
+    assert not [s for s in students if s["name"] == name or s["email"] == email]
+    assert rt_server.conversation(session_uuid) == []
+    everything = rt_server.api("GET", "/api/conversations/?page_size=500").text
+    for answer in given:
+        assert answer not in everything
+    session = rt_server.api("GET", f"/api/sessions/{session_uuid}/").json()
+    assert session["student"]["name"].startswith("Erased candidate #")
+    assert session["decision"]["outcome"] == "advance"
     context.close()
 
 
