@@ -183,18 +183,21 @@ class SessionViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         session = services.transition_session(session=self.get_object(), action="start")
+        services.record_audit(session=session, action="started", actor=request.user)
         return Response(self.get_serializer(session).data)
 
     @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
         session = services.end_session(session=self.get_object(), reason="session ended")
+        services.record_audit(session=session, action="ended", actor=request.user)
         return Response(self.get_serializer(session).data)
 
     @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         session = services.transition_session(session=self.get_object(), action="cancel")
+        services.record_audit(session=session, action="cancelled", actor=request.user)
         return Response(self.get_serializer(session).data)
 
     @extend_schema(
@@ -333,6 +336,9 @@ class ReportViewSet(viewsets.ReadOnlyModelViewSet):
         form.is_valid(raise_exception=True)
         session = selectors.session_by_uuid(form.validated_data["session_id"])
         report = report_services.generate_report(session=session)
+        services.record_audit(
+            session=session, action="report", actor=request.user, detail={"report_id": report.pk}
+        )
         return Response(self.get_serializer(report).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -53,11 +53,14 @@ class ObserverConsumer(SessionSocket):
             text=text,
             author=self.author(),
             ref_seq=ref_seq,
+            actor=self.scope["user"],
         )
 
     async def on_observer_suggest(self, message):
         text = protocol.text_field(message, "text", max_chars=protocol.OBSERVER_TEXT_MAX)
-        await ai_turns.add_suggestion(self.session.session_id, text, self.author())
+        await ai_turns.add_suggestion(
+            self.session.session_id, text, self.author(), actor=self.scope["user"]
+        )
 
 
 class LobbyConsumer(EventSocket):

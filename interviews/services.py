@@ -235,7 +235,9 @@ AI_SUGGESTIONS = "suggestions"
 
 
 @transaction.atomic
-def queue_suggestion(*, session_uuid: uuid.UUID | str, text: str, author: str) -> SessionEvent:
+def queue_suggestion(
+    *, session_uuid: uuid.UUID | str, text: str, author: str, actor=None
+) -> SessionEvent:
     """An observer's follow-up: appended to the session's pending suggestions in
     ai_state (under the row lock) and recorded as `observer.suggest`."""
     try:
@@ -246,7 +248,7 @@ def queue_suggestion(*, session_uuid: uuid.UUID | str, text: str, author: str) -
     state[AI_SUGGESTIONS] = [*state.get(AI_SUGGESTIONS, []), text]
     save_ai_state(session=locked, state=state)
     return add_observer_event(
-        session=locked, type_=EventType.OBSERVER_SUGGEST, text=text, author=author
+        session=locked, type_=EventType.OBSERVER_SUGGEST, text=text, author=author, actor=actor
     )
 
 
@@ -483,12 +485,22 @@ def add_observer_event(
     text: str,
     author: str,
     ref_seq: int | None = None,
+    actor=None,
 ) -> SessionEvent:
-    """An observer's note or suggestion (observers only, kept for the report)."""
+    """An observer's note or suggestion (observers only, kept for the report);
+    with `actor`, the staff user, also a line of the audit trail."""
     payload: dict[str, Any] = {"text": text, "author": author}
     if type_ == EventType.OBSERVER_NOTE:
         payload["ref_seq"] = ref_seq
-    return record_event(session=session, type_=type_, payload=payload)
+    event = record_event(session=session, type_=type_, payload=payload)
+    if actor is not None:
+        action = (
+            AuditEntry.Action.NOTE
+            if type_ == EventType.OBSERVER_NOTE
+            else AuditEntry.Action.SUGGESTION
+        )
+        record_audit(session=session, action=action, actor=actor, detail={"seq": event.seq})
+    return event
 
 
 # --- staff actions: decisions and the audit trail -----------------------------

@@ -262,10 +262,10 @@ async def finish(session_uuid, reason: str = "ended") -> InterviewSession:
     return await services.aend_session(session=session, reason=reason)
 
 
-async def add_suggestion(session_uuid, text: str, author: str) -> SessionEvent:
+async def add_suggestion(session_uuid, text: str, author: str, actor=None) -> SessionEvent:
     """An observer's follow-up: queued for the director, which asks it next."""
     return await database_sync_to_async(services.queue_suggestion)(
-        session_uuid=session_uuid, text=text, author=author
+        session_uuid=session_uuid, text=text, author=author, actor=actor
     )
 
 

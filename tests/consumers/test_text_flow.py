@@ -7,7 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from interviews import services
-from interviews.models import Conversation, SessionEvent
+from interviews.models import AuditEntry, Conversation, SessionEvent
 
 from .helpers import cand, close_code, connect, drain, events_until, next_event, obs, persisted
 
@@ -115,6 +115,13 @@ async def test_observer_notes_stay_with_observers_and_are_persisted(session, sta
         )
     )()
     assert kinds == ["observer.note", "observer.suggest"]
+    # Both are staff actions on the interview's audit trail, by the observer.
+    audit = await database_sync_to_async(
+        lambda: list(
+            AuditEntry.objects.filter(session=session).values_list("action", "actor__username")
+        )
+    )()
+    assert audit == [("note", "staff"), ("suggestion", "staff")]
     await candidate.disconnect()
     await observer.disconnect()
 
