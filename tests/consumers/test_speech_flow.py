@@ -205,8 +205,9 @@ async def test_server_busy_when_decoders_are_full(session, student, interviewer,
     first = await started(session)
     await first.send_to(bytes_data=speak(KOREAN_SHORT)[:3200])
     await asyncio.sleep(0.5)
-    second = await started(other)
-    await second.send_to(bytes_data=speak(KOREAN_SHORT)[:3200])
+    # The refusal comes when the audio stream opens (audio.config), before any audio.
+    second = await connect(cand(other))
+    await second.send_json_to({"type": "audio.config", "sample_rate": 16000})
     error = (await events_until(second, "error"))[-1]
     assert error["code"] == "server_busy"
     await first.disconnect()
