@@ -235,8 +235,9 @@ class Admission:
         else:
             if place.session is not None:  # else (/ws/asr/) the last reading will do
                 self._db_places = await _fresh_sessions_in_db()
-            with self._lock:
-                held = len(self._db_places | self._places.keys())
+            with self._lock:  # sessions: the database's; streams with none: this process's
+                streams = {k for k, p in self._places.items() if p.session is None}
+                held = len(self._db_places | streams)
         return held + 1 <= own_capacity(
             self.load(), held=held, target_s=rt.stt_latency_target_ms / 1000, limit=limit
         )

@@ -93,8 +93,9 @@ class WarmRecognizers:
     def count(self) -> int:
         return sum(len(v) for v in self._idle.values())
 
-    def refilling(self, key: Hashable) -> bool:
-        return key in self._refilling
+    def refilling(self, key: Hashable | None = None) -> bool:
+        """Whether a refill for `key` (None: any) is under way."""
+        return bool(self._refilling) if key is None else key in self._refilling
 
     def refill(
         self,
@@ -123,6 +124,7 @@ class WarmRecognizers:
     def clear(self) -> None:
         with self._lock:
             self._idle.clear()
+            self.warmed = 0
 
 
 class _Refill:
