@@ -3,6 +3,7 @@ live parts run in static/js over the WebSockets, see docs/browser.md)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -24,6 +25,9 @@ def join(request, session_uuid):
     config = {
         **_session_facts(session),
         "ws_path": f"/ws/interview/{session.session_id}/?token={token}",
+        # The busy state's retries (static/js/busy.js).
+        "busy_retry_s": settings.RT.busy_retry_s,
+        "busy_retry_max_s": settings.RT.busy_retry_max_s,
     }
     return render(request, "dashboard/join.html", {"session": session, "config": config})
 

@@ -7,6 +7,7 @@ import { Microphone, TARGET_RATE, levelToMeter, micProblem } from "./mic.js";
 import { Voice } from "./voice.js";
 import { formatCountdown, secondsLeft } from "./clock.js";
 import { ClientType, EventType } from "./wire.js";
+import { BusyRetry } from "./busy.js";
 
 const cfg = JSON.parse(document.getElementById("candidate-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -86,6 +87,18 @@ const socket = new LiveSocket(wsUrl(cfg.ws_path), {
   onStatus,
   onOpen: (sock) => sock.rawSend({ type: ClientType.AUDIO_CONFIG, sample_rate: TARGET_RATE }),
 });
+
+// --- busy state (static/js/busy.js): no room for the voice yet; retried by sending audio.config again
+const busy = new BusyRetry({
+  box: $("busy"),
+  stepS: cfg.busy_retry_s,
+  maxS: cfg.busy_retry_max_s,
+  retry: () => socket.send({ type: ClientType.AUDIO_CONFIG, sample_rate: TARGET_RATE }),
+  onChange: (taken) => {
+    state.capturing = taken && state.mode === "voice" && mic.active && !state.ended;
+  },
+});
+// --- end busy state
 
 // --- screens -------------------------------------------------------------------
 
@@ -261,6 +274,7 @@ function onEvent(event) {
 
 function onServerError(event) {
   if (event.code === "replaced") return; // the close code that follows says it
+  if (event.code === "server_busy") return busy.refused(); // busy state: static/js/busy.js
   if (event.code === "speech_unavailable" || event.code === "server_busy") {
     state.capturing = false;
     showMicOff(ERROR_MESSAGES[event.code], "Try my microphone again");
