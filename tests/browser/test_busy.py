@@ -118,6 +118,10 @@ def test_busy_page_counts_down_keeps_typing_and_gets_in_when_a_place_frees(
     assert holds_place(server, waiting["session_id"])
     assert not holds_place(server, first["session_id"])
     shoot(page, "2-admitted")
+    page.context.close()
+    server.api(
+        "POST", f"/api/sessions/{waiting['id']}/cancel/"
+    )  # the place frees for the next test
 
 
 def test_busy_sentence_fits_a_narrow_screen(browser, one_place_server, page_errors):
@@ -131,4 +135,6 @@ def test_busy_sentence_fits_a_narrow_screen(browser, one_place_server, page_erro
         page.goto(waiting["join_url"])
         page.locator("#busy").wait_for(state="visible", timeout=15_000)
         assert_fits_narrow_screen(page)
-        server.api("POST", f"/api/sessions/{first['id']}/cancel/")
+        page.context.close()
+    for session in (first, waiting):
+        server.api("POST", f"/api/sessions/{session['id']}/cancel/")
