@@ -90,7 +90,7 @@ class Server:
     """A daphne process on a temp SQLite DB with N candidate sessions, running
     the code of the tree at `root` (this one unless --against names another)."""
 
-    def __init__(self, sessions: int, root: Path = ROOT) -> None:
+    def __init__(self, sessions: int, root: Path = ROOT, env: dict[str, str] | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="rt-bench-"))
         self.port = free_port()
         self.env = {
@@ -104,6 +104,7 @@ class Server:
             "DEBUG": "false",
             "SECRET_KEY": "benchmark",
             "LOG_LEVEL": "WARNING",
+            **(env or {}),  # e.g. benchmarks/capacity.py keeps the admission defaults
         }
         py = str(root / ".venv" / "bin" / "python")
         subprocess.run([py, "manage.py", "migrate", "-v", "0"], cwd=root, env=self.env, check=True)

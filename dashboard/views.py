@@ -5,6 +5,7 @@ service, record who did it in the audit trail and come back to the page."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -35,6 +36,9 @@ def join(request, session_uuid):
     config = {
         **session_facts(session),
         "ws_path": f"/ws/interview/{session.session_id}/?token={token}",
+        # The busy state's retries (static/js/busy.js).
+        "busy_retry_s": settings.RT.busy_retry_s,
+        "busy_retry_max_s": settings.RT.busy_retry_max_s,
     }
     return render(request, "dashboard/join.html", {"session": session, "config": config})
 

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 
 from interviews import events, selectors, services
-from interviews.exceptions import DomainError
+from interviews.exceptions import DomainError, ServerBusy
 from interviews.models import Conversation, InterviewSession
 from interviews.wire import EventType
 from speech import audio
@@ -78,6 +78,7 @@ class LiveSession:
         self.stream: SpeechStream | None = None
         self.opening: asyncio.Task | None = None
         self.speech_error: DomainError | None = None
+        self.busy_warned = False  # observers were told the candidate waits for a place
         self.turn_count = 0
         self._log = {"session": str(session_uuid)}  # context of every log line
         self.last_final_ms: float | None = None  # audio received -> final, last final of the turn
@@ -89,8 +90,11 @@ class LiveSession:
     # --- what the consumer calls -------------------------------------------
 
     def configure_audio(self, sample_rate: int) -> None:
-        """The client will send audio: open the recogniser now, not on the first frame."""
+        """The client will send audio: open the recogniser now, not on the first
+        frame. After a `server_busy` refusal this is the client's retry."""
         self.sample_rate = audio.check_sample_rate(sample_rate)
+        if isinstance(self.speech_error, ServerBusy):
+            self.speech_error = self.opening = None
         self._open_speech()
 
     def push_audio(self, pcm: bytes) -> None:
@@ -245,20 +249,35 @@ class LiveSession:
 
     def _open_speech(self) -> asyncio.Task:
         if self.opening is None:
-            self.opening = asyncio.create_task(
-                SpeechStream.open(self.language, label=str(self.session_uuid), measure_voice=True)
-            )
+            self.opening = asyncio.create_task(self._opened())
         return self.opening
 
+    async def _opened(self) -> SpeechStream | None:
+        """Open the recogniser, admitted by the session (speech/admission.py:
+        its place holds across reconnects). An error is reported once, as it
+        happens, and typed answers keep working; observers hear of a refusal."""
+        try:
+            stream = await SpeechStream.open(
+                self.language,
+                label=str(self.session_uuid),
+                measure_voice=True,
+                session=self.session_uuid,
+            )
+        except DomainError as exc:
+            self.speech_error = exc
+            await self.on_error(exc.code, exc.message)
+            if isinstance(exc, ServerBusy) and not self.busy_warned:
+                self.busy_warned = True  # once per wait, not per retry
+                await _warn_observers_busy(self.session)
+            return None
+        self.busy_warned = False
+        return stream
+
     async def _speech(self) -> SpeechStream | None:
-        """The recogniser (opened by audio.config or the first frame); an error
-        opening it is reported once, and typed answers keep working."""
+        """The recogniser (opened by audio.config or the first frame), or None
+        when it could not be opened."""
         if self.stream is None and self.speech_error is None:
-            try:
-                self.stream = await self._open_speech()
-            except DomainError as exc:
-                self.speech_error = exc
-                await self.on_error(exc.code, exc.message)
+            self.stream = await self._open_speech()
         return self.stream
 
     async def _publish_partial(self, text: str, audio_s: float) -> None:
@@ -312,6 +331,19 @@ def _record_final(session: InterviewSession, final: Final) -> None:
             "start_s": round(final.start_s, 3),
             "end_s": round(final.end_s, 3),
             "words": [w.as_dict() for w in final.words],
+        },
+    )
+
+
+@database_sync_to_async
+def _warn_observers_busy(session: InterviewSession) -> None:
+    services.record_event(
+        session=session,
+        type_=EventType.OBSERVER_WARNING,
+        payload={
+            "code": ServerBusy.code,
+            "message": "The candidate is waiting: the server is busy and cannot transcribe "
+            "their voice yet. Their page retries by itself; typed answers work meanwhile.",
         },
     )
 

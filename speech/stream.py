@@ -1,12 +1,14 @@
 """One live audio stream: PCM in, Voice / Partial / Final out, in stream time.
 
-`SpeechStream` is engine-agnostic: it admits the stream (speech/admission.py),
-takes a warm recogniser or opens one through the engine's interface
+`SpeechStream` is engine-agnostic: it admits the stream (speech/admission.py,
+by the session it serves when it has one), takes a warm recogniser (and has
+the warm pool refilled, speech/warm.py) or opens one through the engine's interface
 (speech/interface.py; the engine is settings.RT.speech_engine), and does the
 rest itself: resampling to the model's rate, voice detection (speech/vad.py),
 batching with the other live streams (speech/batches.py), pacing, and stream
 time. Every recogniser call runs in the "stt" pool (interview_rt/pools.py),
-never on the event loop. docs/speech.md has the settings and figures.
+never on the event loop, and is measured for admission (speech/load.py).
+docs/speech.md has the settings and figures.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 import weakref
 
 from django.conf import settings
@@ -21,9 +24,10 @@ from django.conf import settings
 from interview_rt import pools
 
 from . import audio, batches, engines, vad
-from .admission import admission
+from .admission import Place, admission
 from .frames import AudioChunk, Final, Partial, Voice
 from .interface import PLAIN, RecognizerStream, StreamOptions
+from .load import meter
 from .warm import warm
 
 
@@ -45,10 +49,12 @@ class SpeechStream:
         recognizer: RecognizerStream,
         warm_key: tuple,
         label: str,
+        place: Place,
         options: StreamOptions = PLAIN,
         measure_voice: bool = False,
     ) -> None:
         self.language = language
+        self.place = place
         self.label = label
         self.options = options
         self.measure_voice = measure_voice
@@ -65,7 +71,7 @@ class SpeechStream:
         self._queued = 0
         self._decode_s = 0.0
         self._closed = False
-        self._release = weakref.finalize(self, admission.release)
+        self._release = weakref.finalize(self, admission.forget, place)
 
     @classmethod
     async def open(
@@ -75,14 +81,17 @@ class SpeechStream:
         label: str = "",
         measure_voice: bool = False,
         options: StreamOptions = PLAIN,
+        session: uuid.UUID | None = None,
     ) -> SpeechStream:
-        """Admit a stream (ServerBusy over the limit), load the model if needed
-        (SpeechUnavailable when there is none). With `measure_voice`, every
+        """Admit a stream (ServerBusy when the decoders have no headroom for
+        it; a `session` admitted before keeps its place and is never refused),
+        load the model if needed (SpeechUnavailable when there is none). With `measure_voice`, every
         accept() result starts with a Voice frame (the voiced seconds in the
         chunk, from speech.vad), measured in the pool with the decoding.
         `options` other than the defaults (a grammar, alternatives) get a
         recogniser of their own, not a warm one, closed with the stream."""
-        admission.acquire(settings.RT.stt_max_streams)
+        place = Place.for_session(session) if session is not None else Place.for_stream()
+        await admission.enter(place)
         rate = settings.RT.stt_sample_rate
         try:
             engine = engines.current()
@@ -90,15 +99,18 @@ class SpeechStream:
             key = (engine, model, rate)
             reusable = options == PLAIN and settings.RT.stt_keep_warm
             recognizer = await warm.take_or_wait(key) if reusable else None
+            if reusable:
+                refill(key, engine, model, rate)
             if recognizer is None:
                 recognizer = await pools.run("stt", engine.open, model, rate, options)
         except BaseException:
-            admission.release()
+            await admission.stream_closed(place)
             raise
         return cls(
             language=language,
             recognizer=recognizer,
             warm_key=key,
+            place=place,
             label=label,
             options=options,
             measure_voice=measure_voice,
@@ -174,7 +186,10 @@ class SpeechStream:
             if self._closed:
                 return None
             # The candidate is waiting for the end of the turn: no batching.
-            return await self._decode(self._finish_sync, urgent=True)
+            asked = time.perf_counter()
+            final, flush_s = await self._decode(self._finish_sync, urgent=True)
+            meter.finished(time.perf_counter() - asked, flush_s)
+            return final
 
     def hurry(self) -> None:
         """A turn ends: a frame of this stream waiting for its batch goes now."""
@@ -192,11 +207,13 @@ class SpeechStream:
         )
 
     async def close(self) -> None:
-        """Free the admission slot and the recogniser; safe to call twice."""
+        """Free the recogniser, and the admission place unless a session holds
+        it (speech/admission.py); safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        self._release()
+        self._release.detach()
+        await admission.stream_closed(self.place)
         # A decode may still be running in the pool: retire the recogniser after it.
         flush = pools.executor("stt").submit(self._retire_recognizer)
         warm.returning(flush)
@@ -209,9 +226,10 @@ class SpeechStream:
             recognizer = self._recognizer
             if recognizer is None:
                 return []
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             voice = [Voice(vad.voiced_seconds(pcm, rate))] if self.measure_voice else []
-            self._audio_s += len(pcm) / 2 / rate
+            audio_s = len(pcm) / 2 / rate
+            self._audio_s += audio_s
             samples = self._resampler.process(pcm, rate)
             if not samples:
                 return voice
@@ -225,19 +243,24 @@ class SpeechStream:
                 self._last_partial = ""
             else:
                 events = voice + self._partial(recognizer.partial())
-            self._decode_s += time.perf_counter() - started
+            took = time.perf_counter() - started
+            self._decode_s += took
+            meter.decoded(audio_s, took, time.thread_time() - cpu_started)
             return events
 
-    def _finish_sync(self) -> Final | None:
+    def _finish_sync(self) -> tuple[Final | None, float]:
+        """The utterance's final (None if nothing worth passing on) and how
+        long the recogniser took for it."""
         with self._mutex:
             recognizer = self._recognizer
             if recognizer is None:
-                return None
+                return None, 0.0
             started = time.perf_counter()
             final = recognizer.finish()
             self._last_partial = ""
-            self._decode_s += time.perf_counter() - started
-            return final if self._heard(final) else None
+            took = time.perf_counter() - started
+            self._decode_s += took
+            return (final if self._heard(final) else None), took
 
     def _partial(self, partial: Partial) -> list[Partial]:
         if partial.end_s is not None:
@@ -267,10 +290,32 @@ class SpeechStream:
                 return
             if self.options == PLAIN and settings.RT.stt_keep_warm:
                 recognizer.reset()
-                if warm.give(self._warm_key, recognizer, settings.RT.stt_max_streams):
+                if warm.give(self._warm_key, recognizer, idle_limit()):
                     return
             recognizer.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{self._audio_s:.1f}s"
         return f"<SpeechStream {self.label or self.language} {state}>"
+
+
+def idle_limit() -> int:
+    """Most idle warm recognisers kept: the warm pool's size; with the pool
+    off, closed streams' recognisers are still kept, up to the stream bound."""
+    rt = settings.RT
+    return rt.stt_warm_pool_size if rt.stt_warm_pool_size > 0 else rt.stt_max_streams
+
+
+def refill_target() -> int:
+    """Idle recognisers the pool is refilled to: its size, less what admission
+    could never use (the bound less the streams open now), so idle and open
+    ones together stay within max(pool size, stream bound)."""
+    rt = settings.RT
+    return max(0, min(rt.stt_warm_pool_size, rt.stt_max_streams - admission.open_streams))
+
+
+def refill(key: tuple, engine, model, rate: int) -> None:
+    """Top the warm pool up in the background (the "stt" pool), if it is on."""
+    rt = settings.RT
+    if rt.stt_warm_pool_size > 0 and rt.stt_keep_warm:
+        warm.refill(key, engine, model, rate, executor=pools.executor("stt"), size=refill_target)

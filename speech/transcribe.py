@@ -124,8 +124,13 @@ def transcribe_upload(upload, *, session_uuid=None) -> dict[str, Any]:
 
 def preload_default_model() -> threading.Thread | None:
     """Load the default language's model in a background thread (server start),
-    so the first candidate's audio does not queue behind a multi-second load.
-    Resolves the engine (RT_SPEECH_ENGINE) at once, so a bad one stops the start."""
+    so the first candidate's audio does not queue behind a multi-second load,
+    then fill the warm pool (RT_STT_WARM_POOL_SIZE; speech/warm.py) in the
+    "stt" pool, so the first interviews start on warm recognisers. Neither
+    blocks start-up. Resolves the engine (RT_SPEECH_ENGINE) at once, so a bad
+    one stops the start."""
+    from .stream import refill
+
     language = settings.RT.default_language
     if not settings.RT.stt_preload:
         return None
@@ -135,9 +140,12 @@ def preload_default_model() -> threading.Thread | None:
 
     def load() -> None:
         try:
-            engine.load(language)
+            model = engine.load(language)
         except Exception:  # reported again, with the fix, when a stream opens
             log.exception("preloading the %r speech model failed", language)
+            return
+        rate = settings.RT.stt_sample_rate
+        refill((engine, model, rate), engine, model, rate)
 
     thread = threading.Thread(target=load, name="stt-preload", daemon=True)
     thread.start()

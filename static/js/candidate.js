@@ -7,6 +7,7 @@ import { Microphone, TARGET_RATE, levelToMeter, micProblem } from "./mic.js";
 import { Voice } from "./voice.js";
 import { formatCountdown, secondsLeft } from "./clock.js";
 import { ClientType, EventType } from "./wire.js";
+import { BusyRetry } from "./busy.js";
 
 const cfg = JSON.parse(document.getElementById("candidate-config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -47,7 +48,8 @@ const FATAL_MESSAGES = {
 const RELOAD = "Reload the page to continue: your answers so far are kept.";
 const ERROR_MESSAGES = {
   speech_unavailable: "Voice answers are not available right now. Please type your answers below.",
-  server_busy: "The server is too busy to listen right now. Please type your answers below.",
+  // Shown by the busy state (static/js/busy.js), which also retries.
+  server_busy: "The interview server is busy. You can type your answers meanwhile.",
   audio_overflow: "The server is falling behind with your audio, so some words may be missed. Typing works too.",
   bad_audio: "The sound from your microphone could not be used. Try another microphone, or type your answer.",
   bad_field: "That answer could not be sent, perhaps because it is too long. Shorten it and send it again.",
@@ -107,6 +109,18 @@ const socket = new LiveSocket(wsUrl(cfg.ws_path), {
   onStatus,
   onOpen: (sock) => sock.rawSend({ type: ClientType.AUDIO_CONFIG, sample_rate: TARGET_RATE }),
 });
+
+// --- busy state (static/js/busy.js): no room for the voice yet; retried by sending audio.config again
+const busy = new BusyRetry({
+  box: $("busy"),
+  stepS: cfg.busy_retry_s,
+  maxS: cfg.busy_retry_max_s,
+  retry: () => socket.send({ type: ClientType.AUDIO_CONFIG, sample_rate: TARGET_RATE }),
+  onChange: (taken) => {
+    state.capturing = taken && state.mode === "voice" && mic.active && !state.ended;
+  },
+});
+// --- end busy state
 
 // --- screens -------------------------------------------------------------------
 
@@ -288,11 +302,12 @@ function onEvent(event) {
 
 function onServerError(event) {
   if (event.code === "replaced") return; // the close code that follows says it
+  if (event.code === "server_busy") return busy.refused(); // busy state: static/js/busy.js
   if (event.code === "invalid_transition") {
     onRefusedStep();
     return;
   }
-  if (event.code === "speech_unavailable" || event.code === "server_busy") {
+  if (event.code === "speech_unavailable") {
     state.capturing = false;
     showMicOff(ERROR_MESSAGES[event.code], "Try my microphone again");
   }

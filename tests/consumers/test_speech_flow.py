@@ -184,10 +184,14 @@ async def test_no_model_for_the_language_says_how_to_fix_it_and_text_still_works
     await database_sync_to_async(
         lambda: type(session).objects.filter(pk=session.pk).update(language="xx")
     )()
-    candidate = await started(session)
-    await candidate.send_to(bytes_data=speak(KOREAN_SHORT)[:3200])
+    # Reported when the audio stream opens (audio.config), before any audio.
+    candidate = await connect(cand(session))
+    await candidate.send_json_to({"type": "audio.config", "sample_rate": 16000})
     error = (await events_until(candidate, "error"))[-1]
     assert error["code"] == "speech_unavailable" and "download_vosk_model" in error["message"]
+    await candidate.send_json_to({"type": "interview.start"})
+    await events_until(candidate, "ai.message")
+    await candidate.send_to(bytes_data=speak(KOREAN_SHORT)[:3200])  # dropped: no recogniser
     await candidate.send_json_to(
         {"type": "answer.text", "text": "Typed answers still work when speech cannot."}
     )
@@ -205,8 +209,9 @@ async def test_server_busy_when_decoders_are_full(session, student, interviewer,
     first = await started(session)
     await first.send_to(bytes_data=speak(KOREAN_SHORT)[:3200])
     await asyncio.sleep(0.5)
-    second = await started(other)
-    await second.send_to(bytes_data=speak(KOREAN_SHORT)[:3200])
+    # The refusal comes when the audio stream opens (audio.config), before any audio.
+    second = await connect(cand(other))
+    await second.send_json_to({"type": "audio.config", "sample_rate": 16000})
     error = (await events_until(second, "error"))[-1]
     assert error["code"] == "server_busy"
     await first.disconnect()

@@ -1,0 +1,181 @@
+"""The warm pool: recognisers warmed ahead of need, refilled, bounded.
+
+A counting stand-in engine shows the pool's bounds and where the warming
+runs; one test warms a real Vosk recogniser on the shipped recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from speech import engines
+from speech.frames import Final, Partial
+from speech.model_registry import registry
+from speech.stream import SpeechStream
+from speech.transcribe import preload_default_model
+from speech.vosk_engine import VoskEngine
+from speech.warm import warm, warmup_pcm
+
+COUNTING = f"{__name__}.CountingEngine"
+
+
+class CountingStream:
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.fed_s = 0.0
+        self.threads: set[str] = set()
+
+    def feed(self, pcm: bytes):
+        self.threads.add(threading.current_thread().name)
+        self.fed_s += len(pcm) / 2 / self.rate
+
+    def partial(self):
+        return Partial("")
+
+    def finish(self):
+        return Final("", 0.0, 0.0)
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class CountingEngine:
+    opened: list[CountingStream] = []
+
+    def available(self, language: str) -> bool:
+        return True
+
+    def load(self, language: str) -> str:
+        return "counting"
+
+    def open(self, model, sample_rate, options) -> CountingStream:
+        stream = CountingStream(sample_rate)
+        CountingEngine.opened.append(stream)
+        return stream
+
+
+@pytest.fixture
+def pool(settings):
+    """A pool of `size` on the counting engine; waits for its refills to end."""
+    warm.clear()
+    CountingEngine.opened = []
+
+    def sized(size: int, **more):
+        settings.RT = replace(settings.RT, speech_engine=COUNTING, stt_warm_pool_size=size, **more)
+        return engines.current()
+
+    yield sized
+    settled()
+    warm.clear()
+
+
+def settled(timeout: float = 10.0) -> None:
+    """Until no refill is under way."""
+    deadline = time.monotonic() + timeout
+    while warm.refilling():
+        assert time.monotonic() < deadline, "the refill did not end"
+        time.sleep(0.02)
+
+
+async def asettled() -> None:
+    await asyncio.to_thread(settled)
+
+
+async def test_start_up_fills_the_pool_in_the_background(pool):
+    engine = pool(3, default_language="zz")
+    thread = preload_default_model()
+    thread.join(5)
+    await asettled()
+    assert warm.count() == 3 and warm.warmed == 3
+    recording_s = len(warmup_pcm(16000)) / 2 / 16000
+    assert all(s.fed_s == pytest.approx(recording_s) for s in CountingEngine.opened)
+    # Every piece was decoded in the decoder pool, never on the event loop's thread.
+    threads = set().union(*(s.threads for s in CountingEngine.opened))
+    assert threads and all(name.startswith("stt") for name in threads)
+    assert isinstance(engine, CountingEngine)
+
+
+async def test_a_stream_takes_a_warm_recogniser_and_the_pool_refills(pool):
+    pool(2)
+    first = await SpeechStream.open("zz")  # cold: nothing warmed yet; starts a refill
+    await asettled()
+    assert warm.count() == 2
+    second = await SpeechStream.open("zz")
+    assert second.recognizer.fed_s > 0  # warmed on the recording
+    await asettled()
+    assert warm.count() == 2  # refilled behind it
+    await first.close()
+    await second.close()
+    assert warm.count() == 2  # never over its size: the closed ones' were not kept
+
+
+async def test_a_closed_sessions_recogniser_returns_to_the_pool(pool):
+    pool(2)
+    stream = await SpeechStream.open("zz")
+    await asettled()
+    recogniser = stream.recognizer
+    key = (engines.current(), "counting", 16000)
+    assert warm.take(key) is not None and warm.take(key) is not None  # make room
+    await stream.close()
+    assert warm.count() == 1 and warm.take(key) is recogniser
+
+
+async def test_the_pool_count_never_exceeds_its_setting(pool):
+    pool(3)
+    streams = [await SpeechStream.open("zz") for _ in range(5)]
+    await asettled()
+    for stream in streams:
+        await stream.close()
+        assert warm.count() <= 3
+    await asettled()
+    assert warm.count() == 3
+
+
+async def test_refills_stop_at_what_admission_could_use(pool):
+    """Idle and open recognisers stay within the stream bound: with 2 of 3
+    streams open, one warm spare is enough."""
+    pool(6, stt_max_streams=3)
+    streams = [await SpeechStream.open("zz") for _ in range(2)]
+    await asettled()
+    assert warm.count() == 1
+    for stream in streams:
+        await stream.close()
+
+
+async def test_a_size_of_zero_warms_nothing(pool):
+    pool(0)
+    stream = await SpeechStream.open("zz")
+    await asettled()
+    assert warm.count() == 0 and warm.warmed == 0
+    await stream.close()
+
+
+@pytest.mark.speech
+async def test_a_vosk_recogniser_is_warmed_on_the_shipped_speech(settings):
+    """The real engine: the pool's recogniser has decoded the recording and
+    been reset (its clock restarts at 0 for the stream that takes it)."""
+    warm.clear()
+    settings.RT = replace(settings.RT, stt_warm_pool_size=1)
+    registry.model_for("ko")
+    engine = engines.current()
+    assert isinstance(engine, VoskEngine)
+    thread = preload_default_model()
+    thread.join(10)
+    await asettled()
+    assert warm.count() == 1
+    settings.RT = replace(settings.RT, stt_warm_pool_size=0)  # no refill behind it
+    stream = await SpeechStream.open("ko")
+    recogniser = stream.recognizer
+    assert recogniser._fed_s >= len(warmup_pcm(16000)) / 2 / 16000 - 0.1
+    assert recogniser._base_s == recogniser._fed_s  # reset: a new clock
+    await stream.close()
+    await asettled()
+    warm.clear()
