@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/capacity.py                    # N = 2,4,6,8,10
     .venv/bin/python benchmarks/capacity.py --sizes 1 --answers 1   # a smoke run
+    .venv/bin/python benchmarks/capacity.py --against ../old-tree   # before and after, one run
 
 For each N, N candidates on fresh sessions arrive 0.8 s apart. Each opens
 its socket, sends `audio.config` and `interview.start` and, if its audio is
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -53,9 +55,11 @@ from benchmarks.streams import (  # noqa: E402
     reset_peak_rss,
 )
 from interview_rt.settings.runtime import RuntimeSettings  # noqa: E402
+from interviews.wire import EventType  # noqa: E402
 from tests.audio_fixtures import frames  # noqa: E402
 
 ARRIVAL_GAP_S = 0.8
+HEARD = {EventType.TRANSCRIPT_PARTIAL, EventType.TRANSCRIPT_FINAL, EventType.TURN_COMMITTED}
 WAIT_S = 60
 
 
@@ -66,6 +70,8 @@ class Candidate:
     errors: list[str] = field(default_factory=list)
     refused_late: bool = False
     audio_s: float = 0.0
+    # Whether the server took any of its audio (a transcript event came back).
+    heard: bool = False
 
 
 async def until(ws, kind: str, seen: Candidate) -> dict | None:
@@ -73,9 +79,13 @@ async def until(ws, kind: str, seen: Candidate) -> dict | None:
     deadline = time.perf_counter() + WAIT_S
     while time.perf_counter() < deadline:
         event = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.perf_counter()))
+        if event["type"] in HEARD:
+            seen.heard = True
         if event["type"] == "error":
             if event["code"] == "server_busy":
-                if seen.audio_s:
+                # Refused once its audio was taken: what must never happen. (A
+                # tree that refuses at the first audio frame refuses before that.)
+                if seen.heard:
                     seen.refused_late = True
                 seen.admitted = False
             else:
@@ -105,6 +115,8 @@ async def candidate(base: str, sid: str, token: str, answers: list[bytes], delay
             await ws.send(json.dumps({"type": "turn.end"}))
             if await until(ws, "turn.committed", seen) is not None:
                 seen.committed_ms.append((time.perf_counter() - last) * 1000)
+            if not seen.admitted:
+                break  # refused at its first audio frame (a tree that does so)
             await until(ws, "ai.message", seen)
         await ws.send(json.dumps({"type": "interview.end"}))
         await until(ws, "interview.ended", seen)
@@ -152,44 +164,73 @@ async def level(server: Server, n: int, answers: list[bytes]) -> dict:
 
 
 HEADER = (
-    " N  p50 last frame->committed  p95  admitted  refused  refused after admission"
+    "tree  N  p50 last frame->committed  p95  admitted  refused  refused after admission"
     "  audio_overflow  CPU per live stream  peak RSS  raw Vosk audio s/CPU s  errors"
 )
+
+
+def tree_default_max_streams(root: Path) -> int:
+    """RT_STT_MAX_STREAMS's default in the tree at `root` (each tree runs with its own)."""
+    out = subprocess.run(
+        [
+            str(root / ".venv" / "bin" / "python"),
+            "-c",
+            "from interview_rt.settings.runtime import RuntimeSettings as R;"
+            "print(R().stt_max_streams)",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(out.stdout.strip())
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2,4,6,8,10")
     parser.add_argument("--answers", type=int, default=3, help="answers per candidate (1-3)")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="another tree (with its own .venv) measured in the same run, level by level",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     answers = answer_audio()[: args.answers]
     raw = RawVosk(answers, max(sizes))
     defaults = RuntimeSettings()
-    server = Server(
-        sessions=sum(sizes),
-        env={"RT_STT_MAX_STREAMS": str(defaults.stt_max_streams)},
-    )
+    trees = [("new", ROOT)] + ([("old", args.against.resolve())] if args.against else [])
+    servers = {}
     try:
-        print(f"server warming its pool: {wait_idle(server):.0f} s until idle")
+        for name, root in trees:
+            bound = tree_default_max_streams(root)
+            servers[name] = Server(
+                sessions=sum(sizes), root=root, env={"RT_STT_MAX_STREAMS": str(bound)}
+            )
+            print(f"{name} ({root}): bound {bound}; {wait_idle(servers[name]):.0f} s until idle")
         print(
-            f"admission: bound {defaults.stt_max_streams}, latency target "
-            f"{defaults.stt_latency_target_ms} ms, warm pool {defaults.stt_warm_pool_size}"
+            f"new admission: latency target {defaults.stt_latency_target_ms} ms, "
+            f"warm pool {defaults.stt_warm_pool_size}"
         )
         print(HEADER)
         for n in sizes:
-            r = await level(server, n, answers)
-            ceiling = raw.efficiency(max(1, r["admitted"]))
-            print(
-                f"{n:2d}  {r['p50']:24.0f} ms {r['p95']:5.0f} ms  {r['admitted']:8d}"
-                f"  {r['refused']:7d}  {r['refused_late']:23d}  {r['overflows']:14d}"
-                f"  {r['cpu_per_stream']:18.0%}  {r['peak_rss']:5.0f} MB"
-                f"  {ceiling:22.2f}  {','.join(r['errors']) or '-'}",
-                flush=True,
-            )
-            wait_idle(server)  # the places of ended interviews are free again
+            # Old and new take turns at each level, so both see the same machine.
+            for name, _root in reversed(trees):
+                server = servers[name]
+                r = await level(server, n, answers)
+                ceiling = raw.efficiency(max(1, r["admitted"]))
+                print(
+                    f"{name:4s} {n:2d}  {r['p50']:24.0f} ms {r['p95']:5.0f} ms  {r['admitted']:8d}"
+                    f"  {r['refused']:7d}  {r['refused_late']:23d}  {r['overflows']:14d}"
+                    f"  {r['cpu_per_stream']:18.0%}  {r['peak_rss']:5.0f} MB"
+                    f"  {ceiling:22.2f}  {','.join(r['errors']) or '-'}",
+                    flush=True,
+                )
+                wait_idle(server)  # the places of ended interviews are free again
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
 
 
 if __name__ == "__main__":
