@@ -79,7 +79,7 @@ async def _call(fn: Callable, args: tuple, kwargs: dict, on_wait: Waiting | None
         except LOST_CONNECTION as exc:
             tries += 1
             log.warning(
-                "database unavailable", extra={"call": what, "try": tries, "error": str(exc)}
+                "database unavailable", extra={"call": what, "try": tries, "reason": str(exc)}
             )
             if tries >= rt.db_retry_attempts:
                 unavailable = StorageUnavailable(
