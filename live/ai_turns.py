@@ -6,7 +6,9 @@ persists the whole reply (`ai.message`) and sends observers `metrics.turn`.
 When the interviewer had to fall back (model failure, a withheld reply),
 observers get a persisted `observer.warning` before the `ai.message`.
 One asyncio lock per session serialises turns within a process; across
-processes, the candidate's connection owns its session's loop.
+processes, the candidate's connection owns its session's loop. Database calls
+go through live.storage, which retries them on a lost connection (and, in a
+live interview, keeps the turn until the database is back).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from interviews.exceptions import InvalidTransition
 from interviews.models import Conversation, InterviewSession, SessionEvent
 from interviews.wire import EventType
 
+from . import storage
 from .frames import Turn
 
 log = logging.getLogger(__name__)
@@ -84,12 +87,10 @@ def _load(session_uuid) -> Loaded:
     return Loaded(session, plan, PlanState.load(session.ai_state), recent)
 
 
-@database_sync_to_async
-def _aload(session_uuid) -> Loaded:
-    return _load(session_uuid)
+async def _aload(session_uuid) -> Loaded:
+    return await storage.patiently(_load, session_uuid)
 
 
-@database_sync_to_async
 def _ensure_started(session_uuid) -> None:
     session = selectors.session_by_uuid(session_uuid)
     if session.status == InterviewSession.Status.SCHEDULED:
@@ -98,7 +99,6 @@ def _ensure_started(session_uuid) -> None:
         raise InvalidTransition(f"The session is {session.status}; the interview cannot run.")
 
 
-@database_sync_to_async
 def _load_and_commit_student(session_uuid, turn: Turn, audio) -> tuple[Loaded, Conversation]:
     """The session as the director needs it, and the student's turn saved (one
     trip to the database thread: this runs for every answer)."""
@@ -128,7 +128,8 @@ async def _commit_ai(
 ) -> Conversation:
     """The reply with its plan state, warnings and metrics: one transaction
     (suggestions that arrived while it streamed are kept)."""
-    return await database_sync_to_async(services.save_ai_reply)(
+    return await storage.patiently(
+        services.save_ai_reply,
         session=session,
         message=text,
         question_id=move.question.id if move.question else None,
@@ -207,7 +208,7 @@ async def initialize(session_uuid) -> AiResult:
         if loaded.state.opened:
             raise InvalidTransition("The interview has already been initialized.")
         if loaded.session.status != InterviewSession.Status.IN_PROGRESS:
-            await _ensure_started(session_uuid)
+            await storage.patiently(_ensure_started, session_uuid)
             loaded = await _aload(session_uuid)
         result = await _say(loaded, None)
         log.info("session=%s interview initialized (%s)", session_uuid, result.source)
@@ -219,7 +220,9 @@ async def respond(
 ) -> AiResult:
     """A committed student turn and exactly one AI reply to it."""
     async with session_lock(session_uuid):
-        loaded, student = await _load_and_commit_student(session_uuid, turn, audio)
+        loaded, student = await storage.patiently(
+            _load_and_commit_student, session_uuid, turn, audio
+        )
         result = await _say(loaded, turn.text, turn=turn, stt_metrics=stt_metrics)
         return AiResult(
             conversation=result.conversation,

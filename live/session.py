@@ -12,6 +12,10 @@ The candidate's connection owns a LiveSession. Two tasks run per session:
 Audio waiting for the recogniser is bounded (settings.RT.audio_max_queued_frames);
 beyond that the client is told `audio_overflow` and the frame is dropped.
 All tasks are owned here and cancelled by `close()`.
+
+The database may go away for a while (docs/reliability.md): both tasks wait
+for it (live.storage), so a turn is kept, in order, and committed once the
+database is back; the client is told `storage_unavailable` once per wait.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from speech import audio
 from speech.frames import AudioChunk, Final, Partial, Voice
 from speech.stream import SpeechStream
 
-from . import ai_turns
+from . import ai_turns, storage
 from .frames import Control, EndedBy, EndInterview, EndTurn, HoldTurn, Turn, TypedAnswer
 from .partials import PartialCoalescer
 from .recorder import TurnRecorder, wav_file
@@ -146,6 +150,7 @@ class LiveSession:
     # --- input task ---------------------------------------------------------
 
     async def _input_loop(self) -> None:
+        storage.keep_trying(self._storage_waiting)
         while True:
             item = await self.inputs.get()
             try:
@@ -188,7 +193,9 @@ class LiveSession:
             else:
                 self.partials.reset()
                 self.last_final_ms = (time.perf_counter() - received) * 1000
-                await _record_final(self.session, result)
+                # A few tries only: the input must not stall on a transcript
+                # line, whose words are kept in the turn anyway.
+                await storage.retrying(_record_final, self.session, result)
 
     async def _on_control(self, item: Control) -> None:
         match item:
@@ -241,7 +248,7 @@ class LiveSession:
         if reply:
             self.ai_jobs.put_nowait(lambda: ai_turns.respond(self.session_uuid, turn, audio=wav))
         else:
-            await _record_unanswered(self.session_uuid, turn, wav)
+            await storage.patiently(_record_unanswered, self.session_uuid, turn, wav)
 
     def _wav(self, turn: Turn) -> ContentFile | None:
         name = f"turn-{self.session_uuid.hex[:12]}-{self.turn_count}.wav"
@@ -292,7 +299,12 @@ class LiveSession:
 
     # --- AI task -------------------------------------------------------------
 
+    async def _storage_waiting(self, exc: storage.StorageUnavailable) -> None:
+        log.warning("turn kept until the database is back", extra=self._log)
+        await self.on_error(exc.code, exc.message)
+
     async def _ai_loop(self) -> None:
+        storage.keep_trying(self._storage_waiting)
         while True:
             job = await self.ai_jobs.get()
             try:
@@ -321,7 +333,6 @@ def _merge(
     )
 
 
-@database_sync_to_async
 def _record_final(session: InterviewSession, final: Final) -> None:
     services.record_event(
         session=session,
@@ -348,7 +359,6 @@ def _warn_observers_busy(session: InterviewSession) -> None:
     )
 
 
-@database_sync_to_async
 def _record_unanswered(session_uuid: uuid.UUID, turn: Turn, wav: ContentFile | None) -> None:
     """The answer in progress when the candidate ended the interview: kept, not answered."""
     session = selectors.session_by_uuid(session_uuid)

@@ -133,6 +133,21 @@ class RuntimeSettings:
         1.5,
         "Audio-time silence after the last recognised word that ends a turn.",
     )
+    # --- storage faults (docs/reliability.md) ---------------------------------
+    db_retry_attempts: int = _setting(
+        3,
+        "Tries of a turn's database write (a lost connection is reopened between "
+        "tries) before the client is told `storage_unavailable`; a live interview "
+        "then keeps the answer and goes on trying.",
+    )
+    db_retry_delay_s: float = _setting(
+        0.5, "Wait before the second try of a failed turn write (seconds); doubles each try."
+    )
+    db_retry_max_delay_s: float = _setting(
+        5.0,
+        "Longest wait between two tries of a turn write (seconds), also the pace at "
+        "which a live interview retries a kept answer while the database is down.",
+    )
     # --- text answers and uploads -------------------------------------------
     answer_max_chars: int = _setting(10000, "Longest typed answer (`answer.text`).")
     upload_max_bytes: int = _setting(

@@ -61,7 +61,15 @@ const ERROR_MESSAGES = {
   internal_error: "Something went wrong on our side. Please send your answer again; if it keeps happening, reload the page.",
   not_found: "We could not find this interview. Please ask the recruiter for a new link.",
   invalid_transition: `That could not be done just now. ${RELOAD}`,
+  storage_unavailable:
+    "We could not save your answer just yet. It is kept and will be saved in a moment: you do not need to repeat it.",
 };
+// An answer lost with the connection (docs/reliability.md): the server never
+// got all of it, so the candidate is asked for it again.
+const LOST_SPOKEN =
+  "The connection dropped while you were answering, so we did not get all of your answer. Please give that answer again.";
+const LOST_TYPED =
+  "The connection dropped before your answer reached the interviewer. It is back in the answer box: please send it again.";
 const NOT_STARTED = "The interview had not started yet, so it is starting now. When the interviewer has asked its first question, please send your answer again.";
 const ALREADY_OVER = "The interview is over, so no more answers are taken.";
 const FALLBACK_ERROR = `Something went wrong. ${RELOAD}`;
@@ -78,6 +86,13 @@ const state = {
   replyStreaming: false,
   ended: false,
   loudSince: 0,
+  // A typed answer sent on an open connection whose commit has not come back:
+  // a connection lost before then may have lost it.
+  unconfirmed: "",
+  replaying: false, // a resume's replay is on its way (ends with our ping's pong)
+  // The problem that stays until dealt with (a passing one shows over it, then
+  // gives it back), and its code, to clear it when it passes.
+  standingProblem: { text: "", code: "" },
 };
 
 const transcript = new Transcript($("transcript"), { labels: { ai: "Interviewer", student: "You" } });
@@ -107,7 +122,13 @@ const mic = new Microphone({
 const socket = new LiveSocket(wsUrl(cfg.ws_path), {
   onEvent,
   onStatus,
-  onOpen: (sock) => sock.rawSend({ type: ClientType.AUDIO_CONFIG, sample_rate: TARGET_RATE }),
+  onOpen: (sock) => {
+    sock.rawSend({ type: ClientType.AUDIO_CONFIG, sample_rate: TARGET_RATE });
+    // The server answers in order: this ping's pong comes after the whole
+    // replay, when the page knows which answers the server has committed.
+    state.replaying = true;
+    sock.rawSend({ type: ClientType.PING });
+  },
 });
 
 // --- busy state (static/js/busy.js): no room for the voice yet; retried by sending audio.config again
@@ -134,13 +155,25 @@ function setActivity(text) {
 
 let problemTimer = null;
 
-/** A problem the candidate should know about; `forMs` hides it again later. */
-function showProblem(text, forMs = 0) {
+/**
+ * A problem the candidate should know about. With `forMs` it passes: it hides
+ * again later, and the problem that stood before it shows again.
+ */
+function showProblem(text, forMs = 0, code = "") {
+  clearTimeout(problemTimer);
+  if (text && forMs) {
+    renderProblem(text);
+    problemTimer = setTimeout(() => renderProblem(state.standingProblem.text), forMs);
+    return;
+  }
+  state.standingProblem = { text, code: text ? code : "" };
+  renderProblem(text);
+}
+
+function renderProblem(text) {
   const box = $("problem");
   box.textContent = text;
   box.hidden = !text;
-  clearTimeout(problemTimer);
-  if (text && forMs) problemTimer = setTimeout(() => showProblem(""), forMs);
 }
 
 function showFatal(text) {
@@ -276,9 +309,20 @@ function onEvent(event) {
       setActivity("Listening…");
       break;
     case EventType.TRANSCRIPT_FINAL:
+      transcript.apply(event);
+      break;
     case EventType.TURN_COMMITTED:
       transcript.apply(event);
-      if (event.type === EventType.TURN_COMMITTED) setActivity("Answer received.");
+      setActivity("Answer received.");
+      state.unconfirmed = "";
+      // Saved after all (a slow database, or a commit that beat the drop).
+      if (["storage_unavailable", "lost_answer"].includes(state.standingProblem.code)) showProblem("");
+      break;
+    case EventType.PONG:
+      if (state.replaying) {
+        state.replaying = false;
+        checkLostAnswer();
+      }
       break;
     case EventType.AI_DELTA:
       state.replyStreaming = true;
@@ -303,6 +347,8 @@ function onEvent(event) {
 function onServerError(event) {
   if (event.code === "replaced") return; // the close code that follows says it
   if (event.code === "server_busy") return busy.refused(); // busy state: static/js/busy.js
+  // A refused answer is not waiting to be saved: nothing to give back later.
+  if (["invalid_transition", "bad_field", "too_large"].includes(event.code)) state.unconfirmed = "";
   if (event.code === "invalid_transition") {
     onRefusedStep();
     return;
@@ -313,7 +359,23 @@ function onServerError(event) {
   }
   // An overflow passes once the server catches up; other problems stay until dealt with.
   const transient = event.code === "audio_overflow" ? 8000 : 0;
-  showProblem(ERROR_MESSAGES[event.code] || FALLBACK_ERROR, transient);
+  showProblem(ERROR_MESSAGES[event.code] || FALLBACK_ERROR, transient, event.code);
+}
+
+/**
+ * After a (re)connection's replay: an answer the server has not committed by
+ * now was lost with the old connection (the server keeps no half answer), so
+ * the candidate is asked to give it again; a typed one goes back in the box.
+ */
+function checkLostAnswer() {
+  if (state.ended) return;
+  const typed = state.unconfirmed;
+  if (!typed && !transcript.hasOpenAnswer()) return;
+  state.unconfirmed = "";
+  transcript.discardOpenAnswer();
+  if (typed && !$("answer").value.trim()) $("answer").value = typed;
+  showProblem(typed ? LOST_TYPED : LOST_SPOKEN, 0, "lost_answer");
+  setActivity(state.mode === "typed" ? "Your turn: type your answer." : "Your turn.");
 }
 
 /** The server refused a step: not started yet, already over, or a second start. */
@@ -443,6 +505,9 @@ $("answer-form").addEventListener("submit", (e) => {
     return;
   }
   voice.stop();
+  // One sent while the connection is down waits in the socket's queue and
+  // goes out after the next replay: it cannot be lost by that drop.
+  if (socket.isOpen) state.unconfirmed = text;
   socket.send({ type: ClientType.ANSWER_TEXT, text });
   state.lastSent = "answer";
   box.value = "";

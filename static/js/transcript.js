@@ -50,6 +50,26 @@ export class Transcript {
     return true;
   }
 
+  /** Whether words of a student answer are shown that the server has not committed. */
+  hasOpenAnswer() {
+    return this.derive().some((e) => e.kind === "student" && !e.committed && (e.text || e.partial));
+  }
+
+  /**
+   * Forget the answer in progress: it was lost with its connection and will
+   * never be committed (the page asks for it again). Its transcript lines stay
+   * in the server's log; the next committed answer replaces them there.
+   */
+  discardOpenAnswer() {
+    const seqs = [...this.events.keys()].sort((a, b) => b - a);
+    for (const seq of seqs) {
+      if (this.events.get(seq).type !== EventType.TRANSCRIPT_FINAL) break;
+      this.events.delete(seq);
+    }
+    this.partial = "";
+    this.render();
+  }
+
   /** Committed student answers and AI messages, in order (for tests and reports). */
   entries() {
     return this.derive().filter((e) => !e.live);
