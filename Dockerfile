@@ -19,4 +19,4 @@ RUN useradd --create-home app && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=5 CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne -b 0.0.0.0 -p 8000 interview_rt.asgi:application"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec python -m interview_rt.serve -b 0.0.0.0 -p 8000 interview_rt.asgi:application"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -24,7 +25,7 @@ from rest_framework.views import APIView
 
 from interview_rt.logins import locked_out
 from interviews import erasure, selectors, services
-from interviews.exceptions import InUse, NotFound
+from interviews.exceptions import InUse, NotFound, PayloadTooLarge
 from live import ai_turns
 from live.frames import Turn
 from reports import services as report_services
@@ -276,6 +277,7 @@ class ConversationViewSet(
     )
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def voice_to_text(self, request):
+        refuse_oversized_body(request)  # before the body is read and stored
         form = s.VoiceToTextSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         sid = form.validated_data.get("session_id")
@@ -283,6 +285,24 @@ class ConversationViewSet(
             selectors.session_by_uuid(sid)  # an unknown session is a 404 before decoding
         result = transcribe_upload(form.validated_data["audio_file"], session_uuid=sid)
         return Response(result)
+
+
+# Room for the multipart framing and the other fields around an upload at the limit.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def refuse_oversized_body(request) -> None:
+    """413 from the declared length, so an oversized upload is not received first."""
+    limit = settings.RT.upload_max_bytes
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return  # Django reads such a body as empty; the serializer reports it
+    if declared > limit + MULTIPART_OVERHEAD_BYTES:
+        raise PayloadTooLarge(
+            f"The request is {declared} bytes; an upload may be at most {limit} bytes "
+            "(RT_UPLOAD_MAX_BYTES)."
+        )
 
 
 class AiInterviewView(APIView):

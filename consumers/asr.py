@@ -87,6 +87,7 @@ class VoskAsrConsumer(EventSocket):
     words = True
     max_alternatives = 0
     phrase_list: tuple[str, ...] = ()
+    finished = False  # after eof: the final result is sent and the socket closing
 
     async def authorise(self):
         return staff_refusal(self.scope.get("user"))
@@ -101,6 +102,8 @@ class VoskAsrConsumer(EventSocket):
             await self.stream.close()
 
     async def receive(self, text_data=None, bytes_data=None):
+        if self.finished:
+            return  # a frame that crossed our close: the recogniser is gone
         try:
             if bytes_data is not None:
                 await self.send(text_data=await self.decode_frame(bytes_data))
@@ -108,19 +111,18 @@ class VoskAsrConsumer(EventSocket):
                 await self.on_text(text_data)
         except ServerBusy as exc:
             await self.send(text_data=json.dumps({"error": exc.message}))
+            self.finished = True
             await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
         except DomainError as exc:
             await self.send(text_data=json.dumps({"error": exc.message, "code": exc.code}))
 
     async def on_text(self, text: str | None) -> None:
-        try:
-            data = json.loads(text or "")
-        except json.JSONDecodeError as exc:
-            raise protocol.ProtocolError("Expected a JSON text frame.", code="bad_json") from exc
+        data = protocol.load_json(text)
         if isinstance(data, dict) and "config" in data:
             self.configure(data["config"])
         elif isinstance(data, dict) and data.get("eof"):
             final = await self._final()
+            self.finished = True
             # Give the recogniser back before answering: clients often
             # reconnect for the next utterance as soon as they have the result.
             if self.stream is not None:

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from interviews.events import iso
@@ -25,6 +26,8 @@ CLOSE_REPLACED = 4409
 CLOSE_TRY_AGAIN_LATER = 1013
 
 OBSERVER_TEXT_MAX = 2000
+# Integer fields reach database queries: larger ones cannot be bound (a 64-bit column).
+INT_FIELD_MAX = 2**63 - 1
 
 
 class ProtocolError(DomainError):
@@ -37,17 +40,34 @@ class ClientMessage:
     fields: dict[str, Any]
 
 
-def decode(text: str | None, allowed: frozenset[ClientType]) -> ClientMessage:
+def load_json(text: str | None) -> Any:
+    """A text frame's JSON, within the text frame limit.
+
+    Checked here, not by daphne: a frame over daphne's own limit (1 MiB) ends
+    the connection (1009); one over ours only gets an `error`. JSON too deep
+    for the parser (RecursionError) or with an integer too long to convert
+    (ValueError) is bad JSON like any other."""
+    limit = settings.RT.text_frame_max_chars
+    if text is not None and len(text) > limit:
+        raise ProtocolError(
+            f"Text frame of {len(text)} characters is over the {limit}-character limit.",
+            code="frame_too_large",
+        )
     try:
-        data = json.loads(text or "")
-    except (json.JSONDecodeError, TypeError) as exc:
+        return json.loads(text or "")
+    except (ValueError, TypeError, RecursionError) as exc:
         raise ProtocolError("Text frames must be JSON objects.", code="bad_json") from exc
+
+
+def decode(text: str | None, allowed: frozenset[ClientType]) -> ClientMessage:
+    data = load_json(text)
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("A message is a JSON object with a string `type`.", code="bad_json")
     kind = data.pop("type")
     if kind not in allowed:
         raise ProtocolError(
-            f"Unknown message type {kind!r}; expected one of {sorted(allowed)}.",
+            f"Unknown message type {kind[:40]!r}; expected one of "
+            f"{', '.join(sorted(t.value for t in allowed))}.",
             code="unknown_type",
         )
     return ClientMessage(ClientType(kind), data)
@@ -64,9 +84,10 @@ def int_field(
     value = msg.fields.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ProtocolError(f"`{name}` must be an integer.", code="bad_field")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
-        raise ProtocolError(f"`{name}` must be {bound}, got {value}.", code="bad_field")
+    top = INT_FIELD_MAX if maximum is None else maximum
+    if value < minimum or value > top:
+        bound = f"{minimum}..{top}"
+        raise ProtocolError(f"`{name}` must be {bound}, got {value:.3g}.", code="bad_field")
     return value
 
 
@@ -74,9 +95,20 @@ def text_field(msg: ClientMessage, name: str, *, max_chars: int) -> str:
     value = msg.fields.get(name)
     if not isinstance(value, str) or not value.strip():
         raise ProtocolError(f"`{name}` must be a non-empty string.", code="bad_field")
+    if not is_unicode_text(value):
+        # JSON may carry a lone surrogate ("\ud800"); it cannot be stored or sent on.
+        raise ProtocolError(f"`{name}` is not valid Unicode text.", code="bad_field")
     if len(value) > max_chars:
         raise ProtocolError(f"`{name}` is longer than {max_chars} characters.", code="bad_field")
     return value.strip()
+
+
+def is_unicode_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def optional_int(msg: ClientMessage, name: str) -> int | None:

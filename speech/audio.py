@@ -8,9 +8,13 @@ InvalidInput with a code a WebSocket `error` event can carry as is.
 from __future__ import annotations
 
 import io
+import json
+import os
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 import wave
 from pathlib import Path
 
@@ -30,9 +34,6 @@ BAD_AUDIO = "bad_audio"
 BAD_SAMPLE_RATE = "bad_sample_rate"
 FRAME_TOO_LARGE = "frame_too_large"
 AUDIO_TOO_LONG = "audio_too_long"
-
-# Longest an ffmpeg decode of one upload may take before it counts as broken.
-DECODE_TIMEOUT_S = 120.0
 
 
 # --- checks -----------------------------------------------------------------
@@ -143,54 +144,163 @@ def wav_bytes(pcm: bytes, rate: int) -> bytes:
 
 # --- decoding uploads ---------------------------------------------------------
 
+# The demuxers ffmpeg may use on an upload: the formats we take, and none that
+# reads other files or URLs (playlists, concat lists), whatever the bytes say.
+UPLOAD_FORMATS = "wav,w64,mp3,ogg,flac,matroska,webm,mov,mp4,m4a,3gp,3g2,mj2,aac"
+SAFE_INPUT = ["-format_whitelist", UPLOAD_FORMATS, "-protocol_whitelist", "file"]
+TRUNCATED_AUDIO = "truncated_audio"
+# A file that decodes to less than its header states, by more than this share
+# of it or these seconds (codec padding), is cut short.
+TRUNCATED_SHARE = 0.1
+TRUNCATED_SLACK_S = 0.5
+STDERR_KEPT = 4096
 
-def ffmpeg_binary() -> str:
-    path = shutil.which("ffmpeg")
+
+def ffmpeg_binary(name: str = "ffmpeg") -> str:
+    path = shutil.which(name)
     if not path:
         raise SpeechUnavailable(
-            "ffmpeg is not installed on the server, so uploaded audio cannot be decoded "
-            "(install it, e.g. `apt-get install ffmpeg`)."
+            f"{name} is not installed on the server, so uploaded audio cannot be decoded "
+            "(install ffmpeg, e.g. `apt-get install ffmpeg`)."
         )
     return path
 
 
-def decode_file(path: str | Path, *, rate: int = 16000, max_seconds: float | None = None) -> bytes:
-    """Any audio ffmpeg reads (wav, mp3, ogg/opus, webm, m4a, flac, ...) as
-    mono s16le at `rate`.
-
-    With `max_seconds`, decoding stops just past the limit and a longer file
-    raises PayloadTooLarge (code audio_too_long) instead of being decoded in
-    full. Undecodable input raises InvalidInput (code bad_audio).
-    """
-    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error"]
-    command += ["-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(rate)]
-    if max_seconds is not None:
-        # One second past the limit tells "too long" apart from "just at it".
-        command += ["-t", f"{max_seconds + 1:.3f}"]
-    command += ["-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
-    try:
-        done = subprocess.run(command, capture_output=True, timeout=DECODE_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as exc:
+def stated_duration(path: str | Path, *, timeout_s: float) -> float | None:
+    """The length the file's header states, read without decoding (ffprobe);
+    None when the header states none or ffprobe only estimates it from the
+    bitrate. Raises InvalidInput when the file is no audio we take."""
+    command = [ffmpeg_binary("ffprobe"), "-hide_banner", "-v", "warning", *SAFE_INPUT]
+    command += ["-show_entries", "format=duration:stream=codec_type", "-of", "json", str(path)]
+    code, out, errors = run_capped(command, max_bytes=64 * 1024, timeout_s=timeout_s)
+    if code != 0:
         raise InvalidInput(
-            f"Decoding the audio took over {DECODE_TIMEOUT_S:g} s; the file looks broken.",
-            code=BAD_AUDIO,
-        ) from exc
-    if done.returncode != 0:
-        raise InvalidInput(
-            f"The file is not audio we can decode ({_ffmpeg_reason(done.stderr)}). "
+            f"The file is not audio we can decode ({_ffmpeg_reason(errors)}). "
             "Send wav, mp3, ogg/opus, webm, m4a or flac.",
             code=BAD_AUDIO,
         )
-    pcm = done.stdout[: len(done.stdout) // 2 * 2]
+    found = json.loads(out or b"{}")
+    if not any(s.get("codec_type") == "audio" for s in found.get("streams", [])):
+        raise InvalidInput("The file holds no audio track.", code=BAD_AUDIO)
+    duration = found.get("format", {}).get("duration")
+    if duration in (None, "N/A") or b"Estimating duration" in errors:
+        return None
+    return float(duration)
+
+
+def run_capped(command: list[str], *, max_bytes: int, timeout_s: float) -> tuple[int, bytes, bytes]:
+    """Run `command`; (exit code, stdout, the tail of stderr). Stops it once
+    stdout passes `max_bytes` (then stdout holds max_bytes + 1 bytes) or
+    `timeout_s` passes (InvalidInput), so a hostile file costs bounded memory
+    and time."""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+        )
+        out = bytearray()
+        deadline = time.monotonic() + timeout_s
+        try:
+            while len(out) <= max_bytes:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise InvalidInput(
+                        f"Decoding the audio took over {timeout_s:g} s "
+                        "(RT_UPLOAD_DECODE_TIMEOUT_S); the file looks broken.",
+                        code=BAD_AUDIO,
+                    )
+                ready, _, _ = select.select([process.stdout], [], [], remaining)
+                if ready:
+                    chunk = os.read(process.stdout.fileno(), 1 << 16)
+                    if not chunk:
+                        break
+                    out += chunk
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            process.stdout.close()
+        errors.seek(max(0, errors.seek(0, os.SEEK_END) - STDERR_KEPT))
+        return process.returncode, bytes(out[: max_bytes + 1]), errors.read()
+
+
+def decode_file(path: str | Path, *, rate: int = 16000, max_seconds: float | None = None) -> bytes:
+    """Any audio ffmpeg reads in the formats we take (wav, mp3, ogg/opus,
+    webm, m4a, flac) as mono s16le at `rate`.
+
+    With `max_seconds`: a file whose header states a longer length is refused
+    before decoding, and decoding stops just past the limit whatever the header
+    says, so a small file that expands to hours (a decompression bomb) costs
+    at most that much memory and time; either raises PayloadTooLarge (code
+    audio_too_long). Undecodable input raises InvalidInput (code bad_audio), a
+    file that ends before its header says InvalidInput (code truncated_audio).
+    """
+    timeout_s = settings.RT.upload_decode_timeout_s
+    stated = stated_duration(path, timeout_s=timeout_s)
+    if max_seconds is not None and stated is not None and stated > max_seconds:
+        raise PayloadTooLarge(
+            f"The file says it lasts {stated:.0f} s, over the {max_seconds:g} s limit "
+            "(RT_UPLOAD_MAX_SECONDS); split it or send a shorter recording.",
+            code=AUDIO_TOO_LONG,
+        )
+    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", *SAFE_INPUT]
+    command += ["-i", str(path), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(rate)]
+    max_bytes = None
+    if max_seconds is not None:
+        # One second past the limit tells "too long" apart from "just at it".
+        command += ["-t", f"{max_seconds + 1:.3f}"]
+        max_bytes = int((max_seconds + 1) * rate) * 2
+    command += ["-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
+    code, out, errors = run_capped(command, max_bytes=max_bytes or 2**62, timeout_s=timeout_s)
+    if code != 0 and not (max_bytes and len(out) > max_bytes):
+        raise InvalidInput(
+            f"The file is not audio we can decode ({_ffmpeg_reason(errors)}). "
+            "Send wav, mp3, ogg/opus, webm, m4a or flac.",
+            code=BAD_AUDIO,
+        )
+    pcm = out[: len(out) // 2 * 2]
     if not pcm:
         raise InvalidInput("The file holds no audio samples.", code=BAD_AUDIO)
-    if max_seconds is not None and len(pcm) / 2 / rate > max_seconds:
+    seconds = len(pcm) / 2 / rate
+    if max_seconds is not None and seconds > max_seconds:
         raise PayloadTooLarge(
             f"The audio is longer than the {max_seconds:g} s limit (RT_UPLOAD_MAX_SECONDS); "
             "split it or send a shorter recording.",
             code=AUDIO_TOO_LONG,
         )
+    promised = stated if stated is not None else wav_stated_duration(path)
+    if promised is not None and promised - seconds > max(
+        TRUNCATED_SLACK_S, promised * TRUNCATED_SHARE
+    ):
+        raise InvalidInput(
+            f"The file ends early: it says it lasts {promised:.1f} s but holds {seconds:.1f} s. "
+            "Send the whole recording.",
+            code=TRUNCATED_AUDIO,
+        )
     return pcm
+
+
+def wav_stated_duration(path: str | Path) -> float | None:
+    """A WAV file's length as its `data` chunk states it (ffprobe estimates
+    it from the file's size instead); None for another format or a size
+    left open, as streaming recorders write it (0 or 0xFFFFFFFF)."""
+    with open(path, "rb") as file:
+        head = file.read(4096)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    offset, byte_rate = 12, 0
+    while offset + 8 <= len(head):
+        kind, size = (
+            head[offset : offset + 4],
+            int.from_bytes(head[offset + 4 : offset + 8], "little"),
+        )
+        if kind == b"fmt " and offset + 20 <= len(head):
+            byte_rate = int.from_bytes(head[offset + 16 : offset + 20], "little")
+        if kind == b"data":
+            if size in (0, 0xFFFFFFFF) or not byte_rate:
+                return None
+            return size / byte_rate
+        offset += 8 + size + size % 2
+    return None
 
 
 def decode_upload(upload, *, rate: int = 16000, max_seconds: float | None = None) -> bytes:
@@ -212,6 +322,8 @@ def _ffmpeg_reason(stderr: bytes) -> str:
     lines = [line for line in lines if line]
     if not lines:
         return "ffmpeg failed"
+    if any("not on whitelist" in line for line in lines):
+        return "not one of the formats we take"
     reason = lines[-1]
     # ffmpeg names the temp file it read; the client does not need our paths.
     reason = reason.split(": ", 1)[1] if reason.startswith(("/", "pipe:")) else reason

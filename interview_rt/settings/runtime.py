@@ -150,10 +150,19 @@ class RuntimeSettings:
     )
     # --- text answers and uploads -------------------------------------------
     answer_max_chars: int = _setting(10000, "Longest typed answer (`answer.text`).")
+    text_frame_max_chars: int = _setting(
+        65536,
+        "Longest WebSocket text frame a socket reads (characters); a longer one gets "
+        "`error` `frame_too_large`. Keep it over 6 x RT_ANSWER_MAX_CHARS (an escaped answer).",
+    )
     upload_max_bytes: int = _setting(
         25 * 1024 * 1024, "Largest audio upload for voice_to_text (bytes)."
     )
     upload_max_seconds: float = _setting(600.0, "Longest audio upload for voice_to_text (seconds).")
+    upload_decode_timeout_s: float = _setting(
+        30.0,
+        "Longest an upload's probe or decode (ffmpeg) may run before the file counts as broken.",
+    )
     # --- the AI interviewer -------------------------------------------------
     openai_api_key: str = _setting(
         "", "API key; empty runs the scripted interviewer.", env="OPENAI_API_KEY"

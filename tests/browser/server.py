@@ -75,7 +75,10 @@ class LiveServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it open
         self.proc = subprocess.Popen(
             [
-                str(VENV_BIN / "daphne"),
+                # The project's server command (daphne closing bad frames with a code).
+                sys.executable,
+                "-m",
+                "interview_rt.serve",
                 "-b",
                 "127.0.0.1",
                 "-p",
