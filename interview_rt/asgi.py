@@ -16,12 +16,13 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from consumers.routing import websocket_application  # noqa: E402
-from interview_rt.redact import redact_daphne_access_log  # noqa: E402
+from interview_rt.redact import filter_every_handler, redact_daphne_access_log  # noqa: E402
 from speech.transcribe import preload_default_model  # noqa: E402
 
 preload_default_model()
 # daphne's access log writes request URIs whole; join links carry their token.
 redact_daphne_access_log()
+filter_every_handler()
 
 application = ProtocolTypeRouter(
     {

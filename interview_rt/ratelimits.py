@@ -110,7 +110,9 @@ def hit(kind: str, client: str) -> float | None:
                 reset_at = limiter.get_window_stats(item, kind, client or "-").reset_time
                 return max(1.0, reset_at - time.time())
     except Exception as exc:  # storage down: admit, say so
-        log.warning("rate limit storage failed; admitting", extra={"kind": kind, "error": exc})
+        log.warning(
+            "rate limit storage failed; admitting", extra={"kind": kind, "problem": str(exc)}
+        )
     return None
 
 
@@ -126,7 +128,9 @@ async def ahit(kind: str, client: str) -> float | None:
                 stats = await limiter.get_window_stats(item, kind, client or "-")
                 return max(1.0, stats.reset_time - time.time())
     except Exception as exc:  # storage down: admit, say so
-        log.warning("rate limit storage failed; admitting", extra={"kind": kind, "error": exc})
+        log.warning(
+            "rate limit storage failed; admitting", extra={"kind": kind, "problem": str(exc)}
+        )
     return None
 
 

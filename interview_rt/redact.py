@@ -6,13 +6,17 @@ strings (`?token=`, browsers cannot set headers on a WebSocket) and in
   every record, whatever its logger and level;
 - `redact_daphne_access_log()`, called by asgi.py: daphne's access log
   (`--access-log`, or `-v 1`) writes HTTP request URIs with their query string,
-  to a stream, not through logging.
+  to a stream, not through logging;
+- `filter_every_handler()`, called by asgi.py: the filter on handlers that
+  LOGGING did not make (daphne's, set up before the application is loaded).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+
+from .logfmt import extras
 
 REDACTED = "[redacted]"
 # token=<value> in a query string (also access_token=, join_token=...), and an
@@ -35,10 +39,30 @@ class RedactTokens(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, ()
-        for key, value in list(vars(record).items()):
-            if isinstance(value, str) and key not in ("msg", "message") and "oken" in value:
-                setattr(record, key, redact(value))
+        # Extra fields too: django.request passes the request itself, whose
+        # repr is its whole URL.
+        for key, value in extras(record).items():
+            if isinstance(value, (int, float, bool)) or value is None:
+                continue
+            text = str(value)
+            cleaned = redact(text)
+            if cleaned != text:
+                setattr(record, key, cleaned)
         return True
+
+
+def filter_every_handler() -> None:
+    """Add the filter to handlers set up outside LOGGING (daphne's own, at
+    start-up), so that no handler writes a record unfiltered."""
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactTokens) for f in handler.filters):
+                handler.addFilter(RedactTokens())
 
 
 def redact_daphne_access_log() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from interview_rt import metrics
 from interviews.exceptions import ServerBusy
 
 
@@ -18,6 +19,7 @@ class Admission:
         """Admit one more stream, or ServerBusy when `limit` are open."""
         with self._lock:
             if self._open >= limit:
+                metrics.server_busy()
                 raise ServerBusy(
                     f"The server is transcribing {self._open} live audio streams, its limit "
                     "(RT_STT_MAX_STREAMS); try again shortly."

@@ -233,6 +233,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # No handler of Django's own (its default prints django.* records a
+        # second time, unfiltered, when DEBUG is on): they reach "console".
+        "django": {"handlers": [], "propagate": True},
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
         # Its DEBUG lines are every SQL statement with its parameters: tokens,

