@@ -96,7 +96,7 @@ def test_nginx_log_format_leaves_out_query_strings_and_referers():
     used = re.findall(r"access_log\s+\S+\s+(\w+)\s*;", conf)
     assert used and set(used) <= {name for name, _ in formats}
     for _, body in formats:
-        for leaky in ("$request ", "$request\"", "$request_uri", "$args", "$query_string"):
+        for leaky in ("$request ", '$request"', "$request_uri", "$args", "$query_string"):
             assert leaky not in body, f"{leaky} writes the query string (tokens) to the log"
         assert "$http_referer" not in body, "a join page's requests carry its URL as Referer"
 
