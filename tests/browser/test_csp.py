@@ -58,7 +58,7 @@ def test_every_page_passes_the_content_security_policy(browser, rt_server, viola
     sid, student = session["session_id"], session["student"]["id"]
     base = rt_server.base
 
-    candidate_context = browser.new_context()
+    candidate_context = browser.new_context(bypass_csp=False)
     candidate_context.add_init_script(WATCH)
     candidate = candidate_context.new_page()
     violations.watch(candidate)
@@ -70,7 +70,7 @@ def test_every_page_passes_the_content_security_policy(browser, rt_server, viola
     candidate.wait_for_selector("#transcript .turn--ai", timeout=15_000)
     violations.collect(candidate)
 
-    staff_context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    staff_context = browser.new_context(viewport={"width": 1280, "height": 1000}, bypass_csp=False)
     staff_context.add_init_script(WATCH)
     staff = staff_context.new_page()
     violations.watch(staff)
