@@ -10,7 +10,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -33,6 +33,7 @@ from speech.transcribe import transcribe_upload
 
 from . import files
 from . import serializers as s
+from .throttles import UploadRateThrottle
 
 SESSION_FILTER = OpenApiParameter(
     "session_id", str, description="Only rows of the session with this UUID."
@@ -96,7 +97,10 @@ class SchemaView(SpectacularAPIView):
         return super().perform_content_negotiation(request, force=True)
 
 
-class DocsView(SpectacularSwaggerView):
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script served as a file (`?script`), not
+    inline: the content security policy forbids inline scripts."""
+
     permission_classes = [IsAdminUser]
 
 
@@ -259,6 +263,7 @@ class ConversationViewSet(
 ):
     serializer_class = s.ConversationSerializer
     pagination_class = Pagination
+    throttle_classes = [UploadRateThrottle]  # POSTs only: uploads and voice_to_text
 
     def get_queryset(self):
         return selectors.conversation_list(session_uuid=self.request.query_params.get("session_id"))

@@ -100,6 +100,9 @@ class Server:
             "MEDIA_ROOT": str(self.dir / "media"),
             "RT_DEFAULT_LANGUAGE": "ko",
             "RT_STT_MAX_STREAMS": "64",
+            # Every client is 127.0.0.1: the per-address limits would refuse them.
+            "RT_SOCKET_RATE": "100000/minute",
+            "RT_UPLOAD_RATE": "100000/minute",
             "RT_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}",
             "DEBUG": "false",
             "SECRET_KEY": "benchmark",

@@ -58,5 +58,6 @@ ensure_venv() {
 
 # Runtime needs ffmpeg (audio uploads) and a CJK-capable font (reports).
 RUNTIME_APT=(ffmpeg fonts-nanum)
-# Tests also synthesise speech, convert audio, read PDFs and drive Chromium.
-TEST_APT=("${RUNTIME_APT[@]}" fonts-noto-cjk espeak-ng sox poppler-utils poppler-data chromium)
+# Tests also synthesise speech, convert audio, read PDFs, drive Chromium and
+# check the shipped nginx config (nginx -t).
+TEST_APT=("${RUNTIME_APT[@]}" fonts-noto-cjk espeak-ng sox poppler-utils poppler-data chromium nginx-light)

@@ -4,6 +4,7 @@ consumer against its session; here a staff API token becomes scope["user"]."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
@@ -11,6 +12,14 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authtoken.models import Token
+
+from interview_rt import metrics, ratelimits
+from interview_rt.logins import scope_client_ip
+
+log = logging.getLogger(__name__)
+
+# Too many new sockets from this client address (RT_SOCKET_RATE): try later.
+CLOSE_TOO_MANY = 4429
 
 
 @database_sync_to_async
@@ -52,3 +61,29 @@ class QueryTokenAuthMiddleware(BaseMiddleware):
 
 def TokenAuthMiddlewareStack(inner):  # noqa: N802 (named like AuthMiddlewareStack)
     return AuthMiddlewareStack(QueryTokenAuthMiddleware(inner))
+
+
+class ConnectionRateLimit:
+    """RT_SOCKET_RATE: new sockets per client address (X-Forwarded-For only
+    from RT_TRUSTED_PROXIES). One over the limit is accepted and closed with
+    4429, so that a browser sees the code, before any token is looked up."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        retry_after = await ratelimits.ahit("socket", scope_client_ip(scope))
+        if retry_after is None:
+            return await self.inner(scope, receive, send)
+        metrics.rate_limited("socket")
+        # The path only: the query string carries the token.
+        log.info("socket refused", extra={"path": scope["path"], "code": CLOSE_TOO_MANY})
+        await close_at_handshake(receive, send, CLOSE_TOO_MANY)
+
+
+async def close_at_handshake(receive, send, code: int) -> None:
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": code})

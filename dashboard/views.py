@@ -31,7 +31,7 @@ def join(request, session_uuid):
     except NotFound:
         return render(request, "dashboard/join_error.html", {"reason": "unknown"}, status=404)
     if not selectors.join_token_valid(session, token):
-        reason = "expired" if token == session.join_token else "invalid"
+        reason = "expired" if selectors.join_token_matches(session, token) else "invalid"
         return render(request, "dashboard/join_error.html", {"reason": reason}, status=403)
     config = {
         **session_facts(session),

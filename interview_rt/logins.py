@@ -21,13 +21,25 @@ def client_ip(request) -> str:
     """AXES_CLIENT_IP_CALLABLE. X-Forwarded-For is believed only from a proxy
     named in RT_TRUSTED_PROXIES: anyone can send the header, and a stranger
     trusted with it would choose the address their failures count against."""
-    remote = request.META.get("REMOTE_ADDR", "") or ""
+    return address_of(
+        request.META.get("REMOTE_ADDR", "") or "", request.META.get("HTTP_X_FORWARDED_FOR", "")
+    )
+
+
+def scope_client_ip(scope) -> str:
+    """The same rule for an ASGI scope (a WebSocket handshake)."""
+    client = scope.get("client") or ("",)
+    forwarded = b",".join(v for k, v in scope.get("headers", []) if k == b"x-forwarded-for")
+    return address_of(str(client[0] or ""), forwarded.decode("latin-1"))
+
+
+def address_of(remote: str, forwarded_for: str) -> str:
+    """The client's address: `remote`, unless it is a trusted proxy's, then the
+    address the proxies' X-Forwarded-For chain vouches for."""
     proxies = trusted_proxies()
     if remote not in proxies:
         return remote
-    forwarded = [
-        a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()
-    ]
+    forwarded = [a.strip() for a in forwarded_for.split(",") if a.strip()]
     # Right to left: each trusted proxy appended the address it heard from; the
     # first address no trusted proxy vouches for is the client's.
     for address in reversed(forwarded):

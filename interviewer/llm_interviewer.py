@@ -18,6 +18,8 @@ from typing import Protocol
 import openai
 from django.conf import settings
 
+from interview_rt import metrics
+
 from .client import (
     EmptyReply,
     StreamCut,
@@ -96,6 +98,7 @@ class LLMInterviewer:
                 break
             except Exception as exc:  # every model failure ends in the scripted wording
                 log.warning("LLM attempt %d failed: %s", attempt, describe(exc))
+                metrics.llm_error(exc)
                 problem = (
                     "llm_fallback",
                     f"The language model failed ({describe(exc)}) after {attempt} "

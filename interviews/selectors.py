@@ -69,19 +69,31 @@ def session_by_uuid(session_uuid: object) -> InterviewSession:
 
 def join_token_valid(session: InterviewSession, token: str) -> bool:
     """The candidate's token matches and the link has not expired."""
-    if not token or not secrets.compare_digest(session.join_token, token):
-        return False
-    return not join_link_expired(session)
+    return join_token_matches(session, token) and not join_link_expired(session)
+
+
+def join_token_matches(session: InterviewSession, token: str) -> bool:
+    """Compared in constant time: the time taken says nothing about how much
+    of a guessed token was right."""
+    return bool(token) and secrets.compare_digest(
+        session.join_token.encode("utf-8"), str(token).encode("utf-8")
+    )
 
 
 def join_link_expired(session: InterviewSession) -> bool:
+    """Ended (completed or cancelled) more than RT_JOIN_GRACE_MINUTES ago (0: at
+    once), or RT_JOIN_TOKEN_TTL_HOURS past the scheduled end."""
+    now = timezone.now()
     if session.status in (InterviewSession.Status.COMPLETED, InterviewSession.Status.CANCELLED):
-        return True
+        grace = settings.RT.join_grace_minutes
+        if grace <= 0 or session.ended_at is None:
+            return True
+        return now > session.ended_at + timedelta(minutes=grace)
     ttl = settings.RT.join_token_ttl_hours
     if not ttl or session.scheduled_at is None:
         return False
     ends = session.scheduled_at + timedelta(minutes=session.duration_minutes, hours=ttl)
-    return timezone.now() > ends
+    return now > ends
 
 
 def join_url(session: InterviewSession) -> str:

@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from interview_rt import metrics as server_metrics
 from interviewer import evaluation
 from interviewer.director import advance, decide
 from interviewer.llm_interviewer import get_interviewer
@@ -175,6 +176,12 @@ async def _say(
     now = timezone.now()
     move = move_override or decide(loaded.plan, loaded.state, answer, now)
     text, timing, slog = await _speak(loaded, answer, move)
+    server_metrics.ai_reply(
+        timing=timing,
+        source=slog.source,
+        warnings=slog.warnings,
+        stt_final_ms=turn.stt_final_ms if turn else None,
+    )
     if answer is not None:
         # After speaking: the prompt quotes this answer in full already.
         record_answer(loaded.state, loaded.plan, answer)

@@ -45,7 +45,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from interview_rt import pools
+from interview_rt import metrics, pools
 from interviews.exceptions import ServerBusy
 
 from .load import Load, LoadMeter, meter
@@ -246,6 +246,7 @@ class Admission:
         if admitted:
             return
         load = self.load()
+        metrics.server_busy()
         raise ServerBusy(
             "The interview server is busy: its speech decoders are taking as many live "
             f"interviews as they can keep within {settings.RT.stt_latency_target_ms} ms "

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from .runtime import RuntimeSettings
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -62,6 +64,25 @@ MIDDLEWARE = [
     # Last, as axes asks: turns a locked-out login into its 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Content security policy (django-csp), in every environment so that a page
+# that breaks it breaks in development and in the browser tests too: scripts
+# only from this server's files (no inline <script>, no inline handlers, no
+# eval); data for a page travels in `json_script` blocks, which are not run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Swagger UI's and the admin's icons
+        "media-src": [SELF, "blob:"],  # recorded answers played on the review page
+        "connect-src": [SELF],  # REST and the same host's WebSockets
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "interview_rt.urls"
 TEMPLATES = [
@@ -204,15 +225,25 @@ LOGGING = {
         },
         "json": {"()": "interview_rt.logfmt.JsonFormatter"},
     },
+    # Join links and API tokens travel in query strings and headers: no log
+    # line shows one, at any level (interview_rt/redact.py).
+    "filters": {"redact_tokens": {"()": "interview_rt.redact.RedactTokens"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if os.environ.get("LOG_FORMAT") == "json" else "plain",
+            "filters": ["redact_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # No handler of Django's own (its default prints django.* records a
+        # second time, unfiltered, when DEBUG is on): they reach "console".
+        "django": {"handlers": [], "propagate": True},
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        # Its DEBUG lines are every SQL statement with its parameters: tokens,
+        # candidates' names and answers. Not logged, even with LOG_LEVEL=DEBUG.
+        "django.db.backends": {"level": "INFO"},
     },
 }

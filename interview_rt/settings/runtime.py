@@ -237,6 +237,11 @@ class RuntimeSettings:
         "Hours after the scheduled end during which a join link still works; "
         "0 keeps links valid until the session completes.",
     )
+    join_grace_minutes: int = _setting(
+        0,
+        "Minutes a join link still opens its interview after the session has ended "
+        "(completed or cancelled), e.g. to read the closing words again; 0 refuses it at once.",
+    )
     # --- logins -------------------------------------------------------------
     login_failure_limit: int = _setting(
         10,
@@ -252,6 +257,31 @@ class RuntimeSettings:
         "",
         "Comma-separated addresses of reverse proxies whose X-Forwarded-For names the "
         "client; empty: the connection's own address (REMOTE_ADDR) is the client's.",
+    )
+
+    # --- rate limits (per client address; docs/deploy.md) ---------------------
+    socket_rate: str = _setting(
+        "60/minute",
+        "New WebSocket connections one client address may open (`<count>/<second|minute|hour>`, "
+        "several joined by `;`); one more is closed with 4429. Shared by every process through "
+        "Redis when REDIS_URL is set. Empty: no limit. Load tests and benchmarks raise it.",
+    )
+    upload_rate: str = _setting(
+        "30/minute",
+        "Audio uploads one client address may send (POST /api/conversations/voice_to_text/ "
+        "and POST /api/conversations/); one more is answered 429 with Retry-After. Same "
+        "syntax and storage as RT_SOCKET_RATE; empty: no limit.",
+    )
+    # --- monitoring ---------------------------------------------------------
+    metrics_public: bool = _setting(
+        False,
+        "Serve /metrics (Prometheus) to anyone; off: staff only (API token or admin session) "
+        "or an address in RT_METRICS_ALLOWED_IPS.",
+    )
+    metrics_allowed_ips: str = _setting(
+        "",
+        "Comma-separated client addresses (e.g. the Prometheus server) that may read /metrics "
+        "without logging in; the address is taken as for RT_TRUSTED_PROXIES.",
     )
 
     @classmethod

@@ -23,6 +23,14 @@ RT = replace(RT, default_language=os.environ.get("RT_DEFAULT_LANGUAGE", "ko"))  
 # warm counts tests assert on (tests/speech/test_warm_pool.py turns it on).
 if "RT_STT_WARM_POOL_SIZE" not in os.environ:
     RT = replace(RT, stt_warm_pool_size=0)
+# Every test client (and browser test server) is 127.0.0.1: the per-address
+# limits would refuse the suite's own sockets and uploads. tests/security/
+# lowers them where it tests them.
+RT = replace(
+    RT,
+    socket_rate=os.environ.get("RT_SOCKET_RATE", "100000/minute"),
+    upload_rate=os.environ.get("RT_UPLOAD_RATE", "100000/minute"),
+)
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not SQLite's shared-cache memory database: there concurrent

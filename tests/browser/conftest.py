@@ -83,9 +83,33 @@ def playwright_driver(chromium_path):
         yield p
 
 
-def launch(playwright_driver, *extra: str):
-    return playwright_driver.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=[*BASE_ARGS, *extra]
+class HarnessBrowser:
+    """The browser, with new contexts and pages that bypass the content
+    security policy unless told otherwise: Playwright's own wait_for_function
+    (and axe) evaluate strings in the page, which the policy forbids
+    ('unsafe-eval'). tests/browser/test_csp.py opens the pages under the policy
+    (bypass_csp=False) and fails on any violation."""
+
+    def __init__(self, browser) -> None:
+        self.browser = browser
+
+    def new_context(self, **options):
+        options.setdefault("bypass_csp", True)
+        return self.browser.new_context(**options)
+
+    def new_page(self, **options):
+        options.setdefault("bypass_csp", True)
+        return self.browser.new_page(**options)
+
+    def __getattr__(self, name: str):
+        return getattr(self.browser, name)
+
+
+def launch(playwright_driver, *extra: str) -> HarnessBrowser:
+    return HarnessBrowser(
+        playwright_driver.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=[*BASE_ARGS, *extra]
+        )
     )
 
 

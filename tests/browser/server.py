@@ -35,6 +35,7 @@ class LiveServer:
         self.log_path = log_dir / "server.log"
         self.proc: subprocess.Popen | None = None
         self.token = ""
+        self.daphne_args: list[str] = []  # e.g. ["--access-log", path]
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("RT_", "OPENAI_"))},
             "DJANGO_SETTINGS_MODULE": "interview_rt.settings.test",
@@ -83,6 +84,7 @@ class LiveServer:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                *self.daphne_args,
                 "interview_rt.asgi:application",
             ],
             cwd=ROOT,
