@@ -255,6 +255,10 @@ def test_each_page_is_accessible_and_fits_a_phone(browser, rt_server, shoot, pag
     assert "Nothing has been saved yet" in staff.locator("#form-problems").inner_text()
     check(staff, shoot, "new-interview-errors")
 
+    staff.goto(f"{rt_server.base}/dashboard/00000000-0000-4000-8000-000000000000/")
+    assert staff.locator("h1").is_visible()
+    check(staff, shoot, "interview-missing")
+
     staff.goto(f"{rt_server.base}/dashboard/")
     join_url = create_interview(staff, f"Narrow screen {next(unique)}", QUESTIONS[:1])
     staff.wait_for_selector("#connection[data-state=open]")
@@ -275,6 +279,7 @@ def test_each_page_is_accessible_and_fits_a_phone(browser, rt_server, shoot, pag
     page_errors.watch(candidate)
     candidate.goto(join_url)
     assert "does not work" in candidate.locator("h1").inner_text()
+    check(candidate, shoot, "join-link-refused")
     candidate.goto(new_url)
     candidate.wait_for_selector("#connection[data-state=open]")
     check(candidate, shoot, "candidate-setup")
