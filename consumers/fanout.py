@@ -47,7 +47,8 @@ class Hub:
         if not self.tasks:
             self.tasks.append(self.loop.create_task(self.deliver_forever()))
             if self.layer is not None:
-                self.channel = await self.layer.new_channel("fanout")
+                # The default prefix: channels-redis reads all of a process's channels as one.
+                self.channel = await self.layer.new_channel()
                 self.tasks.append(self.loop.create_task(self.read_layer()))
         self.members[group].add(listener)
         if self.layer is not None:

@@ -11,6 +11,15 @@ watchdog probes Redis every `RT_CHANNEL_LAYER_RETRY_S`. When Redis answers
 again the memberships are written back (a restarted Redis has lost them) and
 the layer is up. Sockets of the same process never needed Redis for their
 session's events: consumers.fanout delivers those directly.
+
+It also reads this process's channels differently. channels-redis keeps one
+Redis list per process for all its channels and lets every waiting consumer
+take turns, under one lock, popping ONE message at a time (four round trips
+each: pop, back-up, clean, un-back-up). With a hundred sockets and a burst of
+events that queue backs up in Redis (docs/benchmarks.md, "Observer
+fan-out"). Here one reader per process pops up to READ_BATCH messages per
+round trip and hands them to per-channel queues; a burst arrives at once, so
+its socket writes go out together.
 """
 
 from __future__ import annotations
@@ -22,7 +31,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels_redis.core import RedisChannelLayer
+from channels_redis.core import BoundedQueue, RedisChannelLayer
+from channels_redis.utils import create_pool
 from django.conf import settings
 from redis import exceptions as redis_errors
 
@@ -30,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # What a lost, refused or restarting Redis raises.
 REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+# Most messages one read takes off this process's Redis list.
+READ_BATCH = 100
 
 
 class ResilientRedisChannelLayer(RedisChannelLayer):
@@ -42,6 +54,15 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         self.down_since: float | None = None
         self.dropped = 0  # messages to other processes lost in this outage
         self.watchdog: asyncio.Task | None = None
+        # Process-local channel -> its messages (a full queue drops its oldest).
+        self.inboxes: dict[str, asyncio.Queue] = defaultdict(lambda: BoundedQueue(self.capacity))
+        self.readers: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+
+    def create_pool(self, index: int):
+        # redis-py 8 reads with a 5 s socket timeout, and channels-redis blocks
+        # 5 s in BZPOPMIN: the read would time out on every idle channel.
+        host = {"socket_timeout": self.brpop_timeout + 5, **self.hosts[index]}
+        return create_pool(host)
 
     @property
     def is_down(self) -> bool:
@@ -72,14 +93,58 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         await self.guarded("send", super().send, channel, message, drop=True)
 
     async def receive(self, channel: str) -> dict:
+        assert self.require_valid_channel_name(channel)
+        if "!" not in channel:  # a general channel: channels-redis's receive, retried
+            while True:
+                if self.is_down:
+                    await asyncio.sleep(self.retry_s)
+                    continue
+                try:
+                    return await super().receive(channel)
+                except REDIS_DOWN as exc:
+                    self.went_down("receive", exc)
+        assert self.non_local_name(channel) == self.process_channel(), "not this layer's channel"
+        self.start_reader()
+        queue = self.inboxes[channel]
+        try:
+            return await queue.get()
+        except asyncio.CancelledError:
+            if queue.empty() and self.inboxes.get(channel) is queue:
+                del self.inboxes[channel]  # its consumer has ended
+            raise
+
+    def process_channel(self) -> str:
+        """The Redis list of every channel of this process (what new_channel makes)."""
+        return f"specific.{self.client_prefix}!"
+
+    def start_reader(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = self.readers.get(loop)
+        if reader is None or reader.done():
+            self.readers[loop] = loop.create_task(self.read_process_channel())
+
+    async def read_process_channel(self) -> None:
+        """Pop this process's messages in batches into their channels' queues."""
+        name = self.process_channel()
+        key, index = self.prefix + name, self.consistent_hash(name)
         while True:
             if self.is_down:
                 await asyncio.sleep(self.retry_s)
                 continue
             try:
-                return await super().receive(channel)
+                connection = self.connection(index)
+                first = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+                if first is None:
+                    continue
+                batch = [first[1]] + [m for m, _ in await connection.zpopmin(key, READ_BATCH - 1)]
             except REDIS_DOWN as exc:
                 self.went_down("receive", exc)
+                continue
+            for raw in batch:
+                message = self.deserialize(raw)
+                channels = message.pop("__asgi_channel__", [])
+                for channel in channels if isinstance(channels, list) else [channels]:
+                    self.inboxes[channel].put_nowait(message)
 
     # --- outage and recovery ------------------------------------------------------------
 
