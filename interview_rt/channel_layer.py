@@ -181,6 +181,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         while True:
             await asyncio.sleep(self.retry_s)
             try:
+                # Pooled connections from before the outage are dead: start afresh.
+                await self.close_pools()
                 for index in range(self.ring_size):
                     await self.connection(index).ping()
                 await self.restore_memberships()

@@ -47,7 +47,9 @@ def test_observers_on_another_process_get_every_event_once_in_order(tmp_path):
     require_service(redis_up(), "Redis is not reachable on 127.0.0.1:6379")
     a, b = two_servers(tmp_path, REDIS_URL)
     try:
-        session = a.create_session("Fan-out", ["Tell me about yourself", "Why us?", "Anything else?"])
+        session = a.create_session(
+            "Fan-out", ["Tell me about yourself", "Why us?", "Anything else?"]
+        )
         expected, received = asyncio.run(interview_watched(a, b, session, b.login_token()))
         assert len(expected) >= 8
         for got in received:
