@@ -93,8 +93,9 @@ class Hub:
         for listener in list(listeners):
             try:
                 await listener.relay(event, text)
-            except Exception:  # one broken socket must not starve the others
-                log.exception("relay of %s to a socket failed", event.get("type"))
+            except Exception as exc:  # one broken socket must not starve the others
+                # Typically a socket closing (its disconnect not handled yet).
+                log.warning("relay of %s to a socket failed: %r", event.get("type"), exc)
 
     def close(self) -> None:
         for task in self.tasks:
