@@ -25,7 +25,8 @@ Per N it prints:
   run): a frame that has arrived waits about that long before the client
   reads it, so delivery delays near this figure are the harness's, not the
   server's;
-- CPU seconds of each daphne process during the interview.
+- CPU seconds of each daphne process during the interview, and of the
+  client processes together (on a small machine they compete with B).
 """
 
 from __future__ import annotations
@@ -171,12 +172,14 @@ def worker(urls: list[str], origin: str, want: int, conn) -> None:
         await loop.run_in_executor(None, conn.recv)  # "go"
         lags: list[float] = []
         probe = asyncio.create_task(loop_lag(lags, stop))
+        cpu0 = time.process_time()
         go.set()
         last.set_result(await loop.run_in_executor(None, conn.recv))  # the last seq
         results = await asyncio.gather(*tasks)
         stop.set()
         await probe
-        return {"observers": [r["got"] for r in results], "lags": lags}
+        cpu = time.process_time() - cpu0
+        return {"observers": [r["got"] for r in results], "lags": lags, "cpu": cpu}
 
     conn.send(asyncio.run(main()))
 
@@ -258,9 +261,10 @@ def run_level(pair: Pair, n: int, workers: int) -> dict:
     cpu1 = pair.cpu()
     for proc in procs:
         proc.join(30)
-    delays, lags, counts, short, dupes = [], [], [], 0, 0
+    delays, lags, counts, short, dupes, client_cpu = [], [], [], 0, 0, 0.0
     for report in reports:
         lags.extend(report["lags"])
+        client_cpu += report["cpu"]
         for got in report["observers"]:
             seqs = [seq for seq, _ in got if seq in expected]
             delays.extend(delay for seq, delay in got if seq in expected)
@@ -283,12 +287,13 @@ def run_level(pair: Pair, n: int, workers: int) -> dict:
         "cpu_b": cpu1[1] - cpu0[1],
         "sys_b": cpu1[2] - cpu0[2],
         "wall": took,
+        "client_cpu": client_cpu,
     }
 
 
 HEADER = (
     "  N  delay p50    p95    max   events expected  received (least-most)  observers short"
-    "  duplicates  harness lag p95/max  CPU A  CPU B (kernel)  interview"
+    "  duplicates  harness lag p95/max  CPU A  CPU B (kernel)  CPU clients  interview"
 )
 
 
@@ -296,7 +301,7 @@ def print_row(r: dict) -> None:
     print(
         f"{r['n']:3d}  {r['p50']:7.1f} {r['p95']:6.1f} {r['max']:6.0f} ms  {r['expected']:15d}"
         f"  {r['least']:10d}-{r['most']:<10d}  {r['short']:15d}  {r['dupes']:10d}"
-        f"  {r['lag95']:8.1f}/{r['lagmax']:.0f} ms     {r['cpu_a']:5.2f}  {r['cpu_b']:5.2f} ({r['sys_b']:.2f})"
+        f"  {r['lag95']:8.1f}/{r['lagmax']:.0f} ms     {r['cpu_a']:5.2f}  {r['cpu_b']:5.2f} ({r['sys_b']:.2f})  {r['client_cpu']:11.2f}"
         f"  {r['wall']:6.1f} s",
         flush=True,
     )

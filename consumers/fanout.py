@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
 from interviews import events
+from interviews.wire import EventType
 
 from . import protocol
 
@@ -39,7 +40,8 @@ class Hub:
         self.loop = loop
         self.layer = get_channel_layer()
         self.members: dict[str, set[Listener]] = defaultdict(set)
-        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.inbox: deque[dict[str, Any]] = deque()
+        self.arrived = asyncio.Event()
         self.channel = ""
         self.tasks: list[asyncio.Task] = []
 
@@ -68,7 +70,8 @@ class Hub:
     def put(self, relay: dict[str, Any]) -> None:
         """Queue a relay for delivery; called on this hub's loop."""
         if relay.get("group") in self.members:
-            self.inbox.put_nowait(relay)
+            self.inbox.append(relay)
+            self.arrived.set()
 
     async def read_layer(self) -> None:
         """Relays from other processes (this one's own came directly)."""
@@ -79,10 +82,25 @@ class Hub:
 
     async def deliver_forever(self) -> None:
         while True:
+            await self.arrived.wait()
+            self.arrived.clear()
             # A backlog is drained without yielding to the loop, so the
             # socket writes of a burst of events go out together.
-            relay = await self.inbox.get()
-            await self.deliver(relay)
+            while self.inbox:
+                await self.deliver(self.next_relay())
+
+    def next_relay(self) -> dict[str, Any]:
+        """The oldest relay; AI reply chunks queued behind one another (a
+        burst this process has not caught up with) go out as one chunk."""
+        relay = self.inbox.popleft()
+        if not is_delta(relay):
+            return relay
+        chunks = [relay["event"]["text"]]
+        while self.inbox and is_delta(self.inbox[0]) and self.inbox[0]["group"] == relay["group"]:
+            chunks.append(self.inbox.popleft()["event"]["text"])
+        if len(chunks) == 1:
+            return relay
+        return {**relay, "event": {**relay["event"], "text": "".join(chunks)}}
 
     async def deliver(self, relay: dict[str, Any]) -> None:
         listeners = self.members.get(relay.get("group"))
@@ -100,6 +118,10 @@ class Hub:
     def close(self) -> None:
         for task in self.tasks:
             task.cancel()
+
+
+def is_delta(relay: dict[str, Any]) -> bool:
+    return relay.get("event", {}).get("type") == EventType.AI_DELTA
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
