@@ -17,7 +17,7 @@ from interviews.exceptions import DomainError, NotFound
 from interviews.models import InterviewSession
 from live import presence
 
-from . import protocol
+from . import fanout, protocol
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ def load_session(raw: str) -> InterviewSession | None:
 
 
 class EventSocket(AsyncWebsocketConsumer):
-    """Relays `event.relay` group messages; answers ping; decodes JSON."""
+    """Relays session events (through this process's fan-out hub, see
+    consumers/fanout.py); answers ping; decodes JSON."""
 
     sender: wire.Sender = wire.Sender.LOBBY
     session: InterviewSession | None = None
@@ -51,6 +52,8 @@ class EventSocket(AsyncWebsocketConsumer):
             log.info("socket refused", extra={**context, "code": refusal})
             await self.close(code=refusal)
             return
+        for group in self.relay_groups():
+            await fanout.hub().join(group, self)
         for group in self.group_names():
             await self.channel_layer.group_add(group, self.channel_name)
         self.joined = True
@@ -70,6 +73,8 @@ class EventSocket(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "joined", False):
             return
+        for group in self.relay_groups():
+            await fanout.hub().leave(group, self)
         for group in self.group_names():
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.on_left()
@@ -78,7 +83,12 @@ class EventSocket(AsyncWebsocketConsumer):
         """None to admit, else a close code."""
         raise NotImplementedError
 
+    def relay_groups(self) -> list[str]:
+        """Groups whose events this socket relays (joined through the hub)."""
+        return []
+
     def group_names(self) -> list[str]:
+        """Channel-layer groups of this socket's own channel (its other messages)."""
         return []
 
     async def on_joined(self) -> None:
@@ -115,7 +125,12 @@ class EventSocket(AsyncWebsocketConsumer):
     async def send_error(self, code: str, message: str) -> None:
         await self.send_event(protocol.error_event(self.session_label(), code, message))
 
+    async def relay(self, event: dict, text: str) -> None:
+        """An event from the hub, already encoded."""
+        await self.send(text_data=text)
+
     async def event_relay(self, message: dict) -> None:
+        # A relay sent to this socket's own channel (the hub gets the groups').
         await self.send_event(message["event"])
 
 
@@ -125,6 +140,15 @@ class SessionSocket(EventSocket):
     role: str = ""
     include_observer_events = False
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Seqs this socket has sent: resume and live relays may overlap (an
+        # event persisted while the replay reads the log); each goes out once.
+        self.sent_seqs: set[int] = set()
+        # Live events held back while a resume replays the log, so the client
+        # gets seqs in order; None when no replay runs.
+        self.held: list[tuple[dict, str]] | None = None
+
     async def authorise(self) -> int | None:
         self.session = await load_session(self.scope["url_route"]["kwargs"]["session_uuid"])
         return await self.authorise_for(self.session)
@@ -132,14 +156,10 @@ class SessionSocket(EventSocket):
     async def authorise_for(self, session: InterviewSession | None) -> int | None:
         raise NotImplementedError
 
-    def group_names(self) -> list[str]:
+    def relay_groups(self) -> list[str]:
         return [events.session_group(self.session.session_id)]
 
     async def on_joined(self) -> None:
-        # Seqs this socket has sent: resume and live relays may overlap (an
-        # event persisted while the replay reads the log); each goes out once.
-        # Consumers dispatch one message at a time, so no lock is needed.
-        self.sent_seqs: set[int] = set()
         counts = await database_sync_to_async(presence.join)(
             session=self.session, channel_name=self.channel_name, role=self.role
         )
@@ -166,16 +186,35 @@ class SessionSocket(EventSocket):
 
     async def on_resume(self, message: protocol.ClientMessage) -> None:
         after = protocol.int_field(message, "after_seq", minimum=0)
-        missed = await database_sync_to_async(selectors.events_after)(
-            self.session, after_seq=after, include_observer_events=self.include_observer_events
-        )
-        for event in missed:
-            await self.send_event(events.wire(event, self.session.session_id))
+        self.held = self.held if self.held is not None else []
+        try:
+            missed = await database_sync_to_async(selectors.events_after)(
+                self.session, after_seq=after, include_observer_events=self.include_observer_events
+            )
+            for event in missed:
+                await self.send_event(events.wire(event, self.session.session_id))
+        finally:
+            held, self.held = self.held, None
+            for event, text in held:
+                await self.relay(event, text)
+
+    def first_time(self, event: dict) -> bool:
+        """True once per seq (and for every event without one). No lock: there
+        is no await between the check and the add."""
+        seq = event.get("seq")
+        if seq is None:
+            return True
+        if seq in self.sent_seqs:
+            return False
+        self.sent_seqs.add(seq)
+        return True
 
     async def send_event(self, event: dict) -> None:
-        seq = event.get("seq")
-        if seq is not None:
-            if seq in self.sent_seqs:
-                return
-            self.sent_seqs.add(seq)
-        await super().send_event(event)
+        if self.first_time(event):
+            await super().send_event(event)
+
+    async def relay(self, event: dict, text: str) -> None:
+        if self.held is not None:
+            self.held.append((event, text))
+        elif self.first_time(event):
+            await super().relay(event, text)

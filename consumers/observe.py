@@ -38,8 +38,8 @@ class ObserverConsumer(SessionSocket):
             return refusal
         return protocol.CLOSE_UNKNOWN_SESSION if session is None else None
 
-    def group_names(self):
-        return [*super().group_names(), events.observers_group(self.session.session_id)]
+    def relay_groups(self):
+        return [*super().relay_groups(), events.observers_group(self.session.session_id)]
 
     def author(self) -> str:
         return self.scope["user"].get_username()
@@ -69,5 +69,5 @@ class LobbyConsumer(EventSocket):
     async def authorise(self):
         return staff_refusal(self.scope.get("user"))
 
-    def group_names(self):
+    def relay_groups(self):
         return [events.LOBBY_GROUP]

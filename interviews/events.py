@@ -4,6 +4,13 @@ Persisted events are SessionEvent rows (services.record_event writes them and
 broadcasts after the transaction commits); ephemeral ones (partials, AI
 deltas, presence) are built with `ephemeral` and sent straight away. The
 channel layer carries these small dicts only, never audio.
+
+A broadcast goes first to this process's own sockets, through the local
+deliverers registered with `on_local_relay` (consumers.fanout: one fan-out
+per process, so the event is encoded once and does not wait for Redis, nor
+need it), then to the channel layer for the other processes. Each relay
+names its group and its origin (`origin()`), so a process skips its own
+relays when the layer brings them back.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import asyncio
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +35,20 @@ log = logging.getLogger(__name__)
 LOBBY_GROUP = "lobby"
 # Consumers implement a handler of this name (dots become underscores).
 RELAY_TYPE = "event.relay"
+# This process's id on its relays (with its pid: a forked child gets its own).
+_BOOT = uuid.uuid4().hex
+_local_deliverers: list[Callable[[dict[str, Any]], None]] = []
+
+
+def origin() -> str:
+    return f"{_BOOT}.{os.getpid()}"
+
+
+def on_local_relay(deliver: Callable[[dict[str, Any]], None]) -> None:
+    """Register `deliver(relay)`, called with every relay this process
+    broadcasts, before the channel layer sends it (from any thread)."""
+    if deliver not in _local_deliverers:
+        _local_deliverers.append(deliver)
 
 
 def session_group(session_uuid: uuid.UUID | str) -> str:
@@ -74,10 +96,12 @@ def groups_for(session_uuid: uuid.UUID | str, audience: str, type_: str) -> list
 
 async def abroadcast(message: dict[str, Any], *, audience: str = SessionEvent.Audience.ALL) -> None:
     layer = get_channel_layer()
-    if layer is None:
-        return
     for group in groups_for(message["session_id"], audience, message["type"]):
-        await layer.group_send(group, {"type": RELAY_TYPE, "event": message})
+        relay = {"type": RELAY_TYPE, "event": message, "group": group, "origin": origin()}
+        for deliver in _local_deliverers:
+            deliver(relay)
+        if layer is not None:
+            await layer.group_send(group, relay)
 
 
 # Longest a sync caller waits for the server's event loop to take a broadcast.

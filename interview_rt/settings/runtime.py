@@ -219,6 +219,13 @@ class RuntimeSettings:
         "TrueType font for report text; empty searches for a TrueType Korean "
         "font (fonts-nanum). Noto CJK cannot be embedded by ReportLab (CFF outlines).",
     )
+    # --- channel layer (Redis) ------------------------------------------------
+    channel_layer_retry_s: float = _setting(
+        1.0,
+        "While Redis is unreachable, seconds between probes; sockets keep their own "
+        "process's events meanwhile, and group memberships are restored when it answers "
+        "(docs/reliability.md, 'Redis outage').",
+    )
     # --- private files (recorded answers, reports) ----------------------------
     private_files_accel_prefix: str = _setting(
         "",
