@@ -216,6 +216,8 @@ class Score:
     complete_latencies: list[float] = field(default_factory=list)
     noise_turns: int = 0
     cut_by_label: dict = field(default_factory=dict)
+    long_cut: int = 0  # the issue's case: pauses of 1.6 s or more
+    long_pauses: int = 0
 
 
 def score(clip: Clip, commits: list[Commit], s: Score, missed_after: float, grace: float) -> None:
@@ -226,9 +228,12 @@ def score(clip: Clip, commits: list[Commit], s: Score, missed_after: float, grac
     end = clip.answer_end_s
     if clip.pauses:
         s.with_pauses += 1
+        long = clip.pauses[0].end_s - clip.pauses[0].start_s >= 1.6 - 1e-6
+        s.long_pauses += long
         early = [c for c in real if c.at_s < end - 1e-6]
         if early:
             s.cut += 1
+            s.long_cut += long
             label = clip.pauses[0].label
             s.cut_by_label[label] = s.cut_by_label.get(label, 0) + 1
             resumes = [a for a, _ in clip.speech if a > early[0].at_s]
@@ -258,7 +263,8 @@ def signal_accuracy(clips: list[Clip], vad_session, smart) -> dict[str, str]:
     from speech.silero import SileroVad, voiced_seconds
 
     out: dict[str, str] = {}
-    truth, st_right, costs = [], 0, []
+    right = {False: [0, 0], True: [0, 0]}  # incomplete? -> [right, total]
+    costs = []
     for clip in clips:
         samples = np.frombuffer(clip.pcm, dtype="<i2").astype(np.float32) / 32768
         points = [(p.start_s + 0.2, p.label != "boundary") for p in clip.pauses]
@@ -268,9 +274,13 @@ def signal_accuracy(clips: list[Clip], vad_session, smart) -> dict[str, str]:
             started = time.process_time()
             p = smart.probability(samples[: int(at * RATE)])
             costs.append(time.process_time() - started)
-            truth.append(incomplete)
-            st_right += (p <= 0.5) == incomplete
-    out["smart_turn"] = f"{st_right}/{len(truth)} right (complete vs incomplete at 0.5)"
+            right[incomplete][0] += (p <= 0.5) == incomplete
+            right[incomplete][1] += 1
+    (c_right, c_all), (i_right, i_all) = right[False], right[True]
+    out["smart_turn"] = (
+        f"{c_right + i_right}/{c_all + i_all} right at 0.5: complete {c_right}/{c_all}, "
+        f"incomplete (mid-clause, filler) {i_right}/{i_all}"
+    )
     out["smart_turn_ms"] = f"{statistics.median(costs) * 1000:.0f} ms CPU per call (median)"
     for name, voiced_fn in (("flatness", None), ("silero", SileroVad)):
         found = pieces = 0
@@ -303,6 +313,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a small subset (development)")
     parser.add_argument("--missed-after", type=float, default=4.0)
     parser.add_argument("--grace", type=float, default=3.0, help="take-back window (s)")
+    parser.add_argument("--only", help="clips of one kind: complete, boundary, mid, filler, noise")
+    parser.add_argument("--detail", action="store_true", help="print each clip's commits")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "interview_rt.settings.test")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
@@ -315,6 +327,7 @@ def main() -> int:
     model = registry.model_for("ko")
     vad_session, smart = silero.load_session(), smart_turn.SmartTurn()
     clips = make_set(args.quick, tail_s=args.missed_after + 1.0)
+    clips = [c for c in clips if args.only in (None, c.kind)]
     scores = {"fixed": Score(), "signals": Score()}
     lexical_at: dict = {}
     started = time.perf_counter()
@@ -322,18 +335,27 @@ def main() -> int:
         for kind, s in scores.items():
             commits = run(clip, model, kind, vad_session, smart, lexical_at)
             score(clip, commits, s, args.missed_after, args.grace)
+            if args.detail:
+                at = ", ".join(f"{c.at_s:.1f}s{'' if c.text else ' (dropped)'}" for c in commits)
+                print(f"{clip.name:24} {kind:8} speech ends {clip.answer_end_s or 0:.1f}s: {at}")
     elapsed = time.perf_counter() - started
     accuracy = signal_accuracy(clips, vad_session, smart)
     lexical = lexical_at.get("signals", [])
     expected = {"boundary": "complete", "mid": "mid_clause", "filler": "mid_clause"}
     lex_right = sum(verdict.value == expected[p.label] for p, verdict in lexical)
     lex_spoke = sum(verdict.value != "unknown" for _, verdict in lexical)
+    lex_by = {
+        label: f"{sum(v.value == want for p, v in lexical if p.label == label)}"
+        f"/{sum(p.label == label for p, _ in lexical)}"
+        for label, want in expected.items()
+    }
     audio_s = sum(len(c.pcm) for c in clips) / 2 / RATE
     print(f"{len(clips)} clips, {audio_s:.0f} s of audio, both rules in {elapsed:.0f} s\n")
     print("| | fixed silence (today) | signals' rule |")
     print("|---|---|---|")
     rows = [
         ("false cut-offs, before take-back", lambda s: f"{s.cut}/{s.with_pauses}"),
+        ("  of which pauses of 1.6-3 s", lambda s: f"{s.long_cut}/{s.long_pauses}"),
         ("false cut-offs, after take-back", lambda s: f"{s.cut_kept}/{s.with_pauses}"),
         (
             "  by pause kind",
@@ -354,7 +376,8 @@ def main() -> int:
     print(f"| Smart Turn v3.2 | {accuracy['smart_turn']}; {accuracy['smart_turn_ms']} |")
     print(
         f"| words (lexical table) | {lex_right}/{len(lexical)} pauses right "
-        f"(mid-clause or complete, 0.5 s into the pause; a verdict on {lex_spoke}) |"
+        f"(boundary {lex_by['boundary']}, mid-clause {lex_by['mid']}, filler {lex_by['filler']}; "
+        f"a verdict on {lex_spoke}, 0.5 s into the pause, recogniser flushed at 0.2 s) |"
     )
     print(f"| voice: spectral flatness | {accuracy['flatness']} |")
     print(f"| voice: Silero VAD | {accuracy['silero']} |")

@@ -81,20 +81,28 @@ def test_the_rhythm_follows_the_candidate_within_its_bounds():
 
 
 def test_the_silence_needed_grows_with_the_evidence_that_the_answer_goes_on():
-    rt = settings.RT  # factors 0.5 .. 2.5 of the threshold, within 0.6 .. 4.0 s
+    rt = replace(settings.RT, turn_smart_turn_weight=1.0, turn_lexical_weight=1.0)
     done = Evidence(p_complete=0.95, words=Ending.COMPLETE, threshold_s=1.5)
     going_on = Evidence(p_complete=0.1, words=Ending.MID_CLAUSE, threshold_s=1.5)
     nothing = Evidence(p_complete=None, words=Ending.UNKNOWN, threshold_s=1.5)
     assert completeness(done, rt) == pytest.approx(0.975)
+    # Factors 0.5 (complete) .. 2.5 (mid-clause) of the threshold, within 0.6 .. 4.0 s.
     assert required_silence_s(done, rt) == pytest.approx(1.5 * (0.5 + 2.0 * 0.025))
     assert required_silence_s(going_on, rt) == pytest.approx(1.5 * (0.5 + 2.0 * 0.95))
     assert required_silence_s(nothing, rt) == pytest.approx(2.25)
-    # A 3 s thinking pause after a connective ending is outlasted; a finished answer is not.
     assert required_silence_s(going_on, rt) > 3.0 > 1.6 > required_silence_s(done, rt)
 
 
+def test_by_default_a_connective_ending_outweighs_a_model_sure_the_turn_is_complete():
+    rt = settings.RT  # Smart Turn weighs a quarter of the words
+    fooled = Evidence(p_complete=0.98, words=Ending.MID_CLAUSE, threshold_s=1.5)
+    assert required_silence_s(fooled, rt) > 3.0  # a 3 s thinking pause is outlasted
+    finished = Evidence(p_complete=0.9, words=Ending.UNKNOWN, threshold_s=1.5)
+    assert required_silence_s(finished, rt) == pytest.approx(1.05)  # the model alone: soon
+
+
 def test_the_weights_choose_which_signal_counts():
-    rt = settings.RT
+    rt = replace(settings.RT, turn_smart_turn_weight=1.0, turn_lexical_weight=1.0)
     split = Evidence(p_complete=0.9, words=Ending.MID_CLAUSE, threshold_s=1.5)
     assert completeness(split, rt) == pytest.approx(0.45)
     assert completeness(split, replace(rt, turn_lexical_weight=0.0)) == pytest.approx(0.9)
@@ -129,8 +137,8 @@ def test_the_rule_asks_the_model_once_per_pause_and_the_words_decide_with_it():
     assert rule.silence_s(1.1) == pytest.approx(3.75)
     assert model.calls == 0
     assert rule.wants_words(1.3) and not rule.wants_words(1.4)  # once per pause
-    # The model says complete, the words say mid-clause: c = 0.5.
-    assert rule.silence_s(1.3) == pytest.approx(2.25) and model.calls == 1
+    # The model says complete, the words say mid-clause: c = 0.25 / 1.25 = 0.2.
+    assert rule.silence_s(1.3) == pytest.approx(1.5 * (0.5 + 2.0 * 0.8)) and model.calls == 1
     rule.words("저는 데이터를 정리하고 보고서를 작성했습니다", last_word_end_s=3.0)
     assert rule.p_complete is None  # speech resumed: a new pause, a new verdict
     assert rule.silence_s(3.3) == pytest.approx(0.75) and model.calls == 2
