@@ -56,6 +56,13 @@ ensure_venv() {
   fi
 }
 
+# ensure_turn_models: the turn-taking models (Silero VAD, Smart Turn v3.2),
+# taken from their pinned wheels (pip download --no-deps) and checksummed;
+# a no-op when they are installed and pass their checksums.
+ensure_turn_models() {
+  "$PY" "$ROOT/manage.py" ensure_turn_models
+}
+
 # Runtime needs ffmpeg (audio uploads) and a CJK-capable font (reports).
 RUNTIME_APT=(ffmpeg fonts-nanum)
 # Tests also synthesise speech, convert audio, read PDFs, drive Chromium and

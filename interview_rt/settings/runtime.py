@@ -148,6 +148,62 @@ class RuntimeSettings:
         "Longest wait between two tries of a turn write (seconds), also the pace at "
         "which a live interview retries a kept answer while the database is down.",
     )
+    # Turn-taking v2's signals (docs/speech.md, "Turn-taking v2: the signals");
+    # measured by benchmarks/turns_quality.py, not yet used by live sessions.
+    turn_models_dir: str = _setting(
+        "var/models/turn",
+        "Folder of the turn-taking models (Silero VAD, Smart Turn v3.2) that "
+        "`manage.py ensure_turn_models` installs, checksummed.",
+    )
+    turn_model_threads: int = _setting(
+        1, "Threads of one turn-taking model call (onnxruntime intra_op_num_threads)."
+    )
+    turn_vad_threshold: float = _setting(
+        0.5, "Silero VAD speech probability at or above which a 32 ms frame counts as voiced."
+    )
+    turn_smart_turn_after_s: float = _setting(
+        0.2, "Silence after the last speech at which Smart Turn is asked if the turn is complete."
+    )
+    # A quarter of the words' weight: on the project's test speech Smart Turn
+    # called every pause complete (benchmarks/turns_quality.py), so the words,
+    # when they give a verdict, must be able to outweigh it.
+    turn_smart_turn_weight: float = _setting(
+        0.25, "Weight of Smart Turn's P(complete) in the turn's completeness score."
+    )
+    turn_lexical_weight: float = _setting(
+        1.0,
+        "Weight of the words' verdict (sentence ending or mid-clause: connective ending, "
+        "filler) in the turn's completeness score.",
+    )
+    turn_complete_factor: float = _setting(
+        0.5,
+        "Silence needed, as a share of the candidate's threshold, when the turn is surely complete.",
+    )
+    turn_incomplete_factor: float = _setting(
+        2.5,
+        "Silence needed, as a multiple of the candidate's threshold, when it is surely mid-clause.",
+    )
+    turn_min_wait_s: float = _setting(
+        0.6, "Shortest silence that may end a turn under the signals' rule."
+    )
+    turn_max_wait_s: float = _setting(
+        4.0, "Longest silence the signals' rule waits before it ends a turn."
+    )
+    turn_rhythm_margin: float = _setting(
+        1.5,
+        "The candidate's threshold is this times the upper quartile of the pauses "
+        "inside their earlier answers (within the bounds below).",
+    )
+    turn_rhythm_min_pauses: int = _setting(
+        3,
+        "Pauses heard in earlier answers before they change the threshold (else RT_TURN_SILENCE_S).",
+    )
+    turn_rhythm_min_s: float = _setting(
+        1.0, "Lowest silence threshold the candidate's rhythm may give."
+    )
+    turn_rhythm_max_s: float = _setting(
+        2.5, "Highest silence threshold the candidate's rhythm may give."
+    )
     # --- text answers and uploads -------------------------------------------
     answer_max_chars: int = _setting(10000, "Longest typed answer (`answer.text`).")
     text_frame_max_chars: int = _setting(
