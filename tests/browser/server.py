@@ -43,6 +43,10 @@ class LiveServer:
             "MEDIA_ROOT": str(workdir / "media"),
             "RT_PUBLIC_BASE_URL": self.base,
             "RT_DEFAULT_LANGUAGE": "ko",
+            # One server serves the whole package's interviews, whose places
+            # outlive their pages (until RT_STT_ADMISSION_IDLE_S); tests of the
+            # busy state set their own bound (test_busy.py).
+            "RT_STT_MAX_STREAMS": "64",
             "OPENAI_API_KEY": "",  # the scripted interviewer
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "REDIS_URL": "",
