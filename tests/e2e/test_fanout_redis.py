@@ -10,8 +10,9 @@ import pytest
 import websockets
 
 from tests.conftest import require_service
+from tests.e2e.pair import two_servers
+from tests.wsclient import drain, events_until, join_token, replayed_seqs, ws_base
 
-from .pair import drain, events_until, join_token, resumed_seqs, two_servers, ws_base
 from .test_tcp import redis_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.channel_layer]
@@ -23,7 +24,7 @@ async def interview_watched(a, b, session: dict, staff: str) -> tuple[list[int],
     sid = session["session_id"]
     observe = f"{ws_base(b)}/ws/observe/{sid}/?token={staff}"
     async with websockets.connect(observe, origin=b.base) as early:
-        before = await resumed_seqs(early)  # the session's creation
+        before = await replayed_seqs(early)  # the session's creation
     observers = [await websockets.connect(observe, origin=b.base) for _ in range(OBSERVERS)]
     try:
         async with websockets.connect(
@@ -36,7 +37,7 @@ async def interview_watched(a, b, session: dict, staff: str) -> tuple[list[int],
                 await events_until(candidate, "ai.message")
         received = await asyncio.gather(*(drain(o, within=1.0) for o in observers))
         async with websockets.connect(observe, origin=b.base) as late:
-            expected = await resumed_seqs(late, after=max(before, default=0))
+            expected = await replayed_seqs(late, after_seq=max(before, default=0))
         return expected, received
     finally:
         for observer in observers:

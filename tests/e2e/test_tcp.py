@@ -15,6 +15,7 @@ import websockets
 from tests.audio_fixtures import KOREAN_ANSWER, frames, silence, speak
 from tests.browser.server import LiveServer
 from tests.conftest import require_service
+from tests.wsclient import events_until, persisted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.speech]
 REDIS_URL = "redis://127.0.0.1:6379/7"
@@ -41,22 +42,6 @@ def servers(tmp: Path, count: int, redis: str = "") -> list[LiveServer]:
     for server in group:
         server.start()
     return group
-
-
-async def events_until(ws, kind: str, wait: float = 30, count: int = 1) -> list[dict]:
-    seen: list[dict] = []
-    deadline = time.monotonic() + wait
-    while True:
-        event = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
-        seen.append(event)
-        if event["type"] == kind:
-            count -= 1
-            if not count:
-                return seen
-
-
-def persisted(events: list[dict]) -> list[tuple[int, str]]:
-    return [(e["seq"], e["type"]) for e in events if "seq" in e]
 
 
 async def spoken_turn(candidate_url: str, observer_url: str, origin: str, observer_origin: str):

@@ -17,8 +17,7 @@ import pytest
 
 from tests.browser.server import LiveServer
 from tests.conftest import require_service
-
-from .client import answer, connect, events_until, send
+from tests.wsclient import answer, connect, events_until, send
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -17,7 +17,8 @@ import websockets
 
 from tests.browser.server import free_port
 from tests.conftest import require_service
-from tests.e2e.pair import events_until, join_token, resumed_seqs, two_servers, ws_base
+from tests.e2e.pair import two_servers
+from tests.wsclient import events_until, join_token, replayed_seqs, ws_base
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -124,9 +125,9 @@ def test_interview_goes_on_through_a_redis_restart(tmp_path):
 
             # An observer that reconnects and resumes gets everything it missed.
             async with websockets.connect(observe, origin=b.base) as again:
-                missed = await resumed_seqs(again, after=seen_before)
+                missed = await replayed_seqs(again, after_seq=seen_before)
             async with websockets.connect(observe, origin=b.base) as check:
-                everything = await resumed_seqs(check)
+                everything = await replayed_seqs(check)
             assert missed == [s for s in everything if s > seen_before]
             assert third[-1]["seq"] in missed and second[-1]["seq"] in missed
 

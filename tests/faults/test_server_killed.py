@@ -18,8 +18,7 @@ import websockets
 from tests.audio_fixtures import KOREAN_ANSWER, espeak_available, frames, silence, speak
 from tests.browser.server import LiveServer
 from tests.conftest import require_service
-
-from .client import answer, connect, events_until, persisted, replay, send
+from tests.wsclient import answer, connect, events_until, persisted, replay, send
 
 pytestmark = [pytest.mark.e2e, pytest.mark.speech]
 

@@ -1,5 +1,6 @@
-"""A candidate's socket as a test drives it: the join link's WebSocket, events
-read until a kind arrives, and the replay a `resume` brings back."""
+"""Real WebSocket clients as tests drive them against a running server (tests/e2e,
+tests/faults): the join link's socket, events read until a kind arrives,
+what is left to read, and the replay a `resume` brings back."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ import websockets
 from tests.browser.server import LiveServer
 
 
+def ws_base(server: LiveServer) -> str:
+    return server.base.replace("http://", "ws://")
+
+
+def join_token(session: dict) -> str:
+    return session["join_url"].split("token=")[1]
+
+
 def candidate_url(server: LiveServer, session: dict) -> str:
-    token = session["join_url"].split("token=")[1]
-    ws = server.base.replace("http://", "ws://")
-    return f"{ws}/ws/interview/{session['session_id']}/?token={token}"
+    return f"{ws_base(server)}/ws/interview/{session['session_id']}/?token={join_token(session)}"
 
 
 def connect(server: LiveServer, session: dict):
@@ -35,6 +42,16 @@ async def events_until(ws, kind: str, wait: float = 30, count: int = 1) -> list[
                 return seen
 
 
+async def drain(ws, within: float = 0.5) -> list[dict]:
+    """Every event that arrives until none has for `within` seconds."""
+    got = []
+    while True:
+        try:
+            got.append(json.loads(await asyncio.wait_for(ws.recv(), within)))
+        except TimeoutError:
+            return got
+
+
 async def send(ws, type_: str, **fields) -> None:
     await ws.send(json.dumps({"type": type_, **fields}))
 
@@ -45,6 +62,10 @@ async def replay(ws, after_seq: int = 0) -> list[dict]:
     await send(ws, "resume", after_seq=after_seq)
     await send(ws, "ping")
     return [e for e in await events_until(ws, "pong") if "seq" in e]
+
+
+async def replayed_seqs(ws, after_seq: int = 0) -> list[int]:
+    return [e["seq"] for e in await replay(ws, after_seq)]
 
 
 async def answer(ws, text: str) -> list[dict]:
