@@ -187,22 +187,25 @@ class SessionViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        session = services.transition_session(session=self.get_object(), action="start")
-        services.record_audit(session=session, action="started", actor=request.user)
+        session = services.transition_session(
+            session=self.get_object(), action="start", actor=request.user
+        )
         return Response(self.get_serializer(session).data)
 
     @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def end(self, request, pk=None):
-        session = services.end_session(session=self.get_object(), reason="session ended")
-        services.record_audit(session=session, action="ended", actor=request.user)
+        session = services.end_session(
+            session=self.get_object(), reason="session ended", actor=request.user
+        )
         return Response(self.get_serializer(session).data)
 
     @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        session = services.transition_session(session=self.get_object(), action="cancel")
-        services.record_audit(session=session, action="cancelled", actor=request.user)
+        session = services.transition_session(
+            session=self.get_object(), action="cancel", actor=request.user
+        )
         return Response(self.get_serializer(session).data)
 
     @extend_schema(
@@ -212,8 +215,7 @@ class SessionViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def rotate_join_token(self, request, pk=None):
-        session = services.rotate_join_token(session=self.get_object())
-        services.record_audit(session=session, action="link_rotated", actor=request.user)
+        session = services.rotate_join_token(session=self.get_object(), actor=request.user)
         return Response(self.get_serializer(session).data)
 
 
@@ -360,10 +362,7 @@ class ReportViewSet(viewsets.ReadOnlyModelViewSet):
         form = s.ReportGenerateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         session = selectors.session_by_uuid(form.validated_data["session_id"])
-        report = report_services.generate_report(session=session)
-        services.record_audit(
-            session=session, action="report", actor=request.user, detail={"report_id": report.pk}
-        )
+        report = report_services.generate_report(session=session, actor=request.user)
         return Response(self.get_serializer(report).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -135,13 +135,7 @@ def generate_report(request, session: InterviewSession, here: str):
     if session.status not in ENDED:
         messages.error(request, "The report can be generated once the interview has ended.")
         return redirect(here)
-    report = report_services.generate_report(session=session)
-    services.record_audit(
-        session=session,
-        action=AuditEntry.Action.REPORT,
-        actor=request.user,
-        detail={"report_id": report.pk},
-    )
+    report_services.generate_report(session=session, actor=request.user)
     messages.success(request, "Report generated.")
     return redirect(f"{here}#report")
 

@@ -145,25 +145,14 @@ def _staff_action(action):
     return view
 
 
-def _audit(session, action, user, **detail) -> None:
-    services.record_audit(session=session, action=action, actor=user, detail=detail)
-
-
 @_staff_action
 def cancel_session(session, user) -> str:
-    services.transition_session(session=session, action="cancel")
-    _audit(session, AuditEntry.Action.CANCELLED, user)
+    services.transition_session(session=session, action="cancel", actor=user)
     return "The interview is cancelled. Its link no longer works."
 
 
 def _end(session, user) -> None:
-    services.end_session(session=session, reason="ended by staff")
-    _audit(session, AuditEntry.Action.ENDED, user)
-
-
-def _report(session, user) -> None:
-    report = report_services.generate_report(session=session)
-    _audit(session, AuditEntry.Action.REPORT, user, report_id=report.pk)
+    services.end_session(session=session, reason="ended by staff", actor=user)
 
 
 @_staff_action
@@ -175,20 +164,19 @@ def end_session(session, user) -> str:
 @_staff_action
 def end_and_report(session, user) -> str:
     _end(session, user)
-    _report(session, user)
+    report_services.generate_report(session=session, actor=user)
     return "The session has ended and the report is ready."
 
 
 @_staff_action
 def generate_report(session, user) -> str:
-    _report(session, user)
+    report_services.generate_report(session=session, actor=user)
     return "The report is ready."
 
 
 @_staff_action
 def rotate_link(session, user) -> str:
-    services.rotate_join_token(session=session)
-    _audit(session, AuditEntry.Action.LINK_ROTATED, user)
+    services.rotate_join_token(session=session, actor=user)
     return "The candidate has a new link; the old one no longer works."
 
 

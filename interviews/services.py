@@ -167,9 +167,18 @@ def _target_status(session: InterviewSession, action: str) -> str:
     return target
 
 
+# The audit trail's word for each transition a staff member makes.
+_TRANSITION_AUDIT = {
+    "start": AuditEntry.Action.STARTED,
+    "end": AuditEntry.Action.ENDED,
+    "cancel": AuditEntry.Action.CANCELLED,
+}
+
+
 @transaction.atomic
-def transition_session(*, session: InterviewSession, action: str) -> InterviewSession:
-    """start / end / cancel; raises InvalidTransition (409) from a wrong status."""
+def transition_session(*, session: InterviewSession, action: str, actor=None) -> InterviewSession:
+    """start / end / cancel; raises InvalidTransition (409) from a wrong status.
+    With `actor` (a staff user), also a line of the audit trail."""
     locked = InterviewSession.objects.select_for_update().get(pk=session.pk)
     target = _target_status(locked, action)
     now = timezone.now()
@@ -183,11 +192,13 @@ def transition_session(*, session: InterviewSession, action: str) -> InterviewSe
     # interview.ended is said once: by the AI's closing words, or here if the AI never closed.
     if target != Status.IN_PROGRESS and not (locked.ai_state or {}).get("closed"):
         record_event(session=locked, type_=EventType.INTERVIEW_ENDED, payload={"reason": action})
+    if actor is not None:
+        record_audit(session=locked, action=_TRANSITION_AUDIT[action], actor=actor)
     session.refresh_from_db()
     return session
 
 
-def end_session(*, session: InterviewSession, reason: str) -> InterviewSession:
+def end_session(*, session: InterviewSession, reason: str, actor=None) -> InterviewSession:
     """in_progress -> completed, the way every caller ends a session (REST, admin).
 
     Sends `signals.session_ending` first, so the live app's receiver has the AI
@@ -199,7 +210,7 @@ def end_session(*, session: InterviewSession, reason: str) -> InterviewSession:
     """
     _check_can_end(session)
     signals.session_ending.send(sender=InterviewSession, session=session, reason=reason)
-    return transition_session(session=session, action="end")
+    return transition_session(session=session, action="end", actor=actor)
 
 
 async def aend_session(*, session: InterviewSession, reason: str) -> InterviewSession:
@@ -217,9 +228,11 @@ def _check_can_end(session: InterviewSession) -> None:
 
 
 @transaction.atomic
-def rotate_join_token(*, session: InterviewSession) -> InterviewSession:
+def rotate_join_token(*, session: InterviewSession, actor=None) -> InterviewSession:
     session.join_token = new_join_token()
     session.save(update_fields=["join_token", "updated_at"])
+    if actor is not None:
+        record_audit(session=session, action=AuditEntry.Action.LINK_ROTATED, actor=actor)
     return session
 
 

@@ -20,7 +20,14 @@ from django.utils.text import slugify
 
 from interview_rt import pools
 from interviews import selectors as interview_selectors
-from interviews.models import Conversation, InterviewReport, InterviewSession, SessionEvent
+from interviews import services as domain_services
+from interviews.models import (
+    AuditEntry,
+    Conversation,
+    InterviewReport,
+    InterviewSession,
+    SessionEvent,
+)
 
 from . import selectors
 from .build import build
@@ -140,9 +147,10 @@ def build_pdf(data: ReportData) -> bytes:
 
 
 @transaction.atomic
-def store_report(*, session: InterviewSession, pdf: bytes) -> InterviewReport:
+def store_report(*, session: InterviewSession, pdf: bytes, actor=None) -> InterviewReport:
     """Save the PDF as the session's one report; the older file is deleted
-    from storage once the new row is committed."""
+    from storage once the new row is committed. With `actor` (a staff user),
+    also a line of the audit trail."""
     report, _ = InterviewReport.objects.select_for_update().get_or_create(
         session=session, defaults={"pdf_file": ""}
     )
@@ -152,12 +160,19 @@ def store_report(*, session: InterviewSession, pdf: bytes) -> InterviewReport:
     if old_name and old_name != report.pdf_file.name:
         storage = report.pdf_file.storage
         transaction.on_commit(lambda: storage.delete(old_name))
+    if actor is not None:
+        domain_services.record_audit(
+            session=session,
+            action=AuditEntry.Action.REPORT,
+            actor=actor,
+            detail={"report_id": report.pk},
+        )
     return report
 
 
-def generate_report(*, session: InterviewSession) -> InterviewReport:
+def generate_report(*, session: InterviewSession, actor=None) -> InterviewReport:
     """Build and store the PDF inline (sync callers), replacing an older report."""
-    return store_report(session=session, pdf=build_pdf(gather(session)))
+    return store_report(session=session, pdf=build_pdf(gather(session)), actor=actor)
 
 
 async def agenerate_report(*, session: InterviewSession) -> InterviewReport:
