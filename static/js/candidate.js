@@ -43,13 +43,12 @@ const FATAL_MESSAGES = {
 };
 
 // Every error code the server may send a candidate (docs/protocol.md, "Error
-// codes"), in plain words with a next step. The server's own message is for
+// codes"), in plain words with a next step (`server_busy` has its own state:
+// static/js/busy.js). The server's own message is for
 // API clients and is never shown here: it can name protocol steps.
 const RELOAD = "Reload the page to continue: your answers so far are kept.";
 const ERROR_MESSAGES = {
   speech_unavailable: "Voice answers are not available right now. Please type your answers below.",
-  // Shown by the busy state (static/js/busy.js), which also retries.
-  server_busy: "The interview server is busy. You can type your answers meanwhile.",
   audio_overflow: "The server is falling behind with your audio, so some words may be missed. Typing works too.",
   bad_audio: "The sound from your microphone could not be used. Try another microphone, or type your answer.",
   bad_field: "That answer could not be sent, perhaps because it is too long. Shorten it and send it again.",
