@@ -43,13 +43,15 @@ class LiveServer:
             "MEDIA_ROOT": str(workdir / "media"),
             "RT_PUBLIC_BASE_URL": self.base,
             "RT_DEFAULT_LANGUAGE": "ko",
-            # One server serves the whole package's interviews, whose places
-            # outlive their pages (until RT_STT_ADMISSION_IDLE_S), on a machine
-            # the suite keeps busy: admission (by bound and by measured decoding
-            # cost) is not what these tests are about. test_busy.py sets its own
-            # bound to test it.
+            # One server serves the whole package's interviews, on a machine the
+            # suite keeps busy: admission is not what these tests are about
+            # (test_busy.py tests it on its own server). A finished test's
+            # interview would otherwise hold its place, counted as speaking,
+            # for RT_STT_ADMISSION_IDLE_S after its page closed, and the busy
+            # machine's decoding cost would refuse the next tests' audio.
             "RT_STT_MAX_STREAMS": "64",
             "RT_STT_LATENCY_TARGET_MS": "60000",
+            "RT_STT_ADMISSION_IDLE_S": "5",
             "OPENAI_API_KEY": "",  # the scripted interviewer
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "REDIS_URL": "",

@@ -29,6 +29,9 @@ def one_place_server(chromium_path, artifacts):
     workdir = Path(tempfile.mkdtemp(prefix="interview-rt-busy-"))
     server = LiveServer(workdir, artifacts)
     server.log_path = artifacts / "server-busy.log"
+    # Admission as shipped (the package's server relaxes it), with a bound of one.
+    for relaxed in ("RT_STT_LATENCY_TARGET_MS", "RT_STT_ADMISSION_IDLE_S"):
+        server.env.pop(relaxed)
     server.env.update(RT_STT_MAX_STREAMS="1", RT_BUSY_RETRY_S="2", RT_BUSY_RETRY_MAX_S="4")
     server.prepare()
     server.start()
