@@ -15,6 +15,9 @@ from django.utils import timezone
 # A session's planned length; the interviewer paces its questions by it.
 DURATION_MIN_MINUTES = 1
 DURATION_MAX_MINUTES = 600
+# An accommodation: extra seconds of silence a candidate may pause before the
+# turn rule ends their answer (live/turn_rule.py adds it to every wait).
+EXTRA_TIME_MAX_S = 30.0
 
 
 def new_join_token() -> str:
@@ -117,6 +120,12 @@ class InterviewSession(models.Model):
     # whether the AI conversation is open); owned by the interviewer (PlanState).
     ai_state = models.JSONField(default=dict, blank=True)
     evaluation = models.JSONField(null=True, blank=True)
+    extra_time_s = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(EXTRA_TIME_MAX_S)],
+        help_text="Accommodation: extra seconds of silence the candidate may pause "
+        "before their answer is taken as finished (0 to 30).",
+    )
 
     class Meta:
         ordering = ["-id"]
