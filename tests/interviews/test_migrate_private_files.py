@@ -40,6 +40,18 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+def latest() -> list[tuple[str, str]]:
+    """Every app's newest migration: the schema the current models expect."""
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
+@pytest.fixture(autouse=True)
+def schema_restored():
+    """Later migrations add columns the rest of the suite needs: put them back."""
+    yield
+    migrate(latest())
+
+
 @pytest.fixture
 def media(tmp_path):
     with override_settings(MEDIA_ROOT=str(tmp_path)):
@@ -109,6 +121,7 @@ def test_old_names_become_random_and_the_views_serve_the_files(
     files = sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
     assert files == sorted([moved, RENAMED_AUDIO, report.pdf_file.name])
 
+    migrate(latest())  # the views read sessions as the current models have them
     r = staff_client.get(f"/api/conversations/{old_rows['old']}/audio/")
     assert r.status_code == 200 and b"".join(r.streaming_content) == AUDIO_BYTES
     r = staff_client.get(f"/api/reports/{old_rows['report']}/download/")
