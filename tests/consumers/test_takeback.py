@@ -314,3 +314,39 @@ async def test_resuming_before_the_reply_starts_skips_it(session):
         ("student", False),
         ("ai", False),
     ]
+
+
+async def test_a_reopened_answer_can_be_reopened_again(session, staff_client):
+    candidate = await started(session)
+    got = await events_until_reply(candidate, speak(FIRST) + silence(2.0))
+    got += await events_until_reply(candidate, speak(SECOND) + silence(2.0))
+    got += await resume_after(candidate, speak(FIRST) + silence(2.0))
+    await candidate.disconnect()
+    seen = kinds(got)
+    answer = seen[0][1]
+    assert [k for k, _ in seen] == ["turn.committed", "ai.message"] + 2 * [
+        "turn.reopened",
+        "ai.cancelled",
+        "turn.committed",
+        "ai.message",
+    ], seen
+    assert {i for k, i in seen if k in {"turn.committed", "turn.reopened"}} == {answer}
+    listed = await api_list(staff_client, session)
+    assert [r["speaker"] for r in listed] == ["ai", "student", "ai"]
+    assert listed[1]["message"] == [e for e in got if e["type"] == "turn.committed"][-1]["text"]
+    assert len(await rows(session, retracted=True)) == 2
+
+
+async def test_interview_end_keeps_the_reopened_answer_whole_and_unanswered(session):
+    candidate = await started(session)
+    got = await events_until_reply(candidate, speak(FIRST) + silence(2.0))
+    await stream(candidate, speak(SECOND) + silence(0.3))
+    await candidate.send_json_to({"type": "interview.end"})
+    got += await events_until(candidate, "interview.ended", wait=30)
+    await candidate.disconnect()
+    types = [k for k, _ in kinds(got)]
+    assert types[:4] == ["turn.committed", "ai.message", "turn.reopened", "ai.cancelled"]
+    students = [r for r in await rows(session) if r.speaker == "student"]
+    assert len(students) == 1 and students[0].speech["unanswered"] is True
+    first_text = next(e for e in got if e["type"] == "turn.committed")["text"]
+    assert students[0].message.startswith(first_text) and len(students[0].message) > len(first_text)
