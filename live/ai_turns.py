@@ -29,7 +29,7 @@ from interviewer.director import advance, decide
 from interviewer.llm_interviewer import get_interviewer
 from interviewer.plan import Move, MoveKind, Plan, PlannedQuestion, PlanState, record_answer
 from interviewer.prompts import SpeechLog, TurnContext
-from interviews import events, selectors, services
+from interviews import events, retraction, selectors, services
 from interviews.exceptions import InvalidTransition
 from interviews.models import Conversation, InterviewSession, SessionEvent
 from interviews.wire import EventType
@@ -113,7 +113,7 @@ def _load_and_commit_student(
     loaded = _load(session_uuid)
     _require_open(loaded.session, loaded.state)
     if continues is not None:
-        student = services.continue_answer(
+        student = retraction.continue_answer(
             session=loaded.session,
             conversation_id=continues,
             message=turn.text,
@@ -270,7 +270,7 @@ async def reopen(
     used_suggestion: str | None = None,
 ) -> bool:
     """Take back `reply_id`, the AI's reply to `answer_id`, which the candidate
-    went on with (services.retract_reply: `turn.reopened`, `ai.cancelled`, the
+    went on with (interviews.retraction.retract_reply: `turn.reopened`, `ai.cancelled`, the
     plan state before the reply). False, and nothing changed, when it cannot be
     taken back (the session is over, the reply closed the interview)."""
     async with session_lock(session_uuid):
@@ -290,7 +290,7 @@ async def reopen(
 def _retract(
     session_uuid, answer_id: int, reply_id: int, state_before: dict, used: str | None
 ) -> None:
-    services.retract_reply(
+    retraction.retract_reply(
         session=selectors.session_by_uuid(session_uuid),
         answer_id=answer_id,
         reply_id=reply_id,

@@ -33,7 +33,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from interviews import events, selectors, services
+from interviews import events, retraction, selectors, services
 from interviews.exceptions import DomainError, ServerBusy
 from interviews.models import Conversation, InterviewSession
 from interviews.wire import EventType
@@ -462,7 +462,7 @@ def _record_unanswered(
     answered (`continues`: the row of the reopened answer it is the whole of)."""
     session = selectors.session_by_uuid(session_uuid)
     if continues is not None:
-        services.continue_answer(
+        retraction.continue_answer(
             session=session,
             conversation_id=continues,
             message=turn.text,

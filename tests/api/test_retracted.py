@@ -64,7 +64,12 @@ def test_a_bad_include_retracted_is_a_400_naming_it(staff_client, taken_back):
 def test_retracted_is_read_only(staff_client, live_session):
     response = staff_client.post(
         "/api/conversations/",
-        {"session": str(live_session.session_id), "speaker": "ai", "message": "x", "retracted": True},
+        {
+            "session": str(live_session.session_id),
+            "speaker": "ai",
+            "message": "x",
+            "retracted": True,
+        },
         format="json",
     )
     assert response.status_code == 201 and response.json()["retracted"] is False

@@ -350,3 +350,12 @@ async def test_interview_end_keeps_the_reopened_answer_whole_and_unanswered(sess
     assert len(students) == 1 and students[0].speech["unanswered"] is True
     first_text = next(e for e in got if e["type"] == "turn.committed")["text"]
     assert students[0].message.startswith(first_text) and len(students[0].message) > len(first_text)
+
+
+@pytest.mark.parametrize("value", ["12", 0, None, True])
+async def test_ai_spoken_needs_a_conversation_id(session, value):
+    candidate = await connect(cand(session))
+    await candidate.send_json_to({"type": "ai.spoken", "conversation_id": value})
+    error = (await events_until(candidate, "error"))[-1]
+    assert error["code"] == "bad_field" and "conversation_id" in error["message"]
+    await candidate.disconnect()

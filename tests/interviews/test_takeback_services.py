@@ -1,5 +1,5 @@
-"""Take-back's writes: a reply taken back (services.retract_reply) and the
-reopened answer made whole (services.continue_answer), and the reads that
+"""Take-back's writes: a reply taken back (interviews/retraction.py: retract_reply) and the
+reopened answer made whole (continue_answer), and the reads that
 leave a retracted reply out."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.base import ContentFile
 
-from interviews import selectors, services
+from interviews import retraction, selectors, services
 from interviews.exceptions import InvalidTransition
 from interviews.models import Conversation, InterviewSession
 from interviews.wire import EventType
@@ -44,7 +44,7 @@ def answered(session):
 
 
 def retract(session, answer, reply, **kwargs):
-    return services.retract_reply(
+    return retraction.retract_reply(
         session=session,
         answer_id=answer.pk,
         reply_id=reply.pk,
@@ -107,7 +107,7 @@ def test_continue_answer_updates_the_row_and_commits_the_whole_text(answered):
     old_file = answer.audio_file.name
     storage = answer.audio_file.storage
     seq = last_seq(session)
-    row = services.continue_answer(
+    row = retraction.continue_answer(
         session=session,
         conversation_id=answer.pk,
         message="first half second half",

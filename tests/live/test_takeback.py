@@ -16,9 +16,7 @@ def final(text: str, start: float, end: float) -> Final:
 
 def turn(*finals: Final, ended_by=EndedBy.SILENCE, pcm: bytes = b"", typed: str = "") -> Turn:
     text = " ".join(f.text for f in finals)
-    return Turn(
-        text=f"{text} {typed}".strip(), finals=finals, ended_by=ended_by, audio_pcm=pcm
-    )
+    return Turn(text=f"{text} {typed}".strip(), finals=finals, ended_by=ended_by, audio_pcm=pcm)
 
 
 FIRST = final("저는 엔지니어 입니다", 0.0, 2.0)
