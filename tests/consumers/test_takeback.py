@@ -52,10 +52,7 @@ _offline: dict[str, str] = {}
 
 
 async def offline_words(text: str) -> str:
-    """Vosk's own offline decoding of `text` spoken (once per module). The
-    live stream decodes each half from a fresh utterance (the recogniser is
-    flushed and reset at the commit), so the whole answer is compared with
-    the halves decoded apart."""
+    """Vosk's own offline decoding of `text` spoken (once per module)."""
     if text not in _offline:
         _offline[text] = (await transcribe_pcm(speak(text), 16000, "ko"))["text"]
     return _offline[text]
