@@ -218,9 +218,11 @@ class ConversationSerializer(serializers.ModelSerializer):
             "timestamp",
             "seq",
             "speech",
+            "retracted",
         ]
-        # speech: word timings and how a spoken turn ended ({} for typed text).
-        read_only_fields = ["timestamp", "seq", "speech"]
+        # speech: word timings and how a spoken turn ended ({} for typed text);
+        # retracted: an AI reply taken back (the candidate went on with the answer).
+        read_only_fields = ["timestamp", "seq", "speech", "retracted"]
 
     def validate(self, attrs):
         question = attrs.get("question")

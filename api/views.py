@@ -256,7 +256,15 @@ class QuestionViewSet(viewsets.ModelViewSet):
         return serializer.validated_data
 
 
-@extend_schema_view(list=extend_schema(parameters=[SESSION_FILTER]))
+INCLUDE_RETRACTED = OpenApiParameter(
+    "include_retracted",
+    bool,
+    description="Also list AI replies taken back (`retracted`: the candidate went on with "
+    "the answer they replied to); `true` or `false` (default).",
+)
+
+
+@extend_schema_view(list=extend_schema(parameters=[SESSION_FILTER, INCLUDE_RETRACTED]))
 class ConversationViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -268,7 +276,13 @@ class ConversationViewSet(
     throttle_classes = [UploadRateThrottle]  # POSTs only: uploads and voice_to_text
 
     def get_queryset(self):
-        return selectors.conversation_list(session_uuid=self.request.query_params.get("session_id"))
+        params = self.request.query_params
+        return selectors.conversation_list(
+            session_uuid=params.get("session_id"),
+            # One row by id is shown whatever it is; lists leave replies taken back out.
+            include_retracted=self.action != "list"
+            or selectors.parse_flag(params.get("include_retracted"), field="include_retracted"),
+        )
 
     def perform_create(self, serializer):
         serializer.instance = services.add_conversation(**serializer.validated_data)

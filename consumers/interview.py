@@ -99,3 +99,8 @@ class CandidateConsumer(SessionSocket):
 
     async def on_interview_end(self, message):
         self.live.end_interview()
+
+    async def on_ai_spoken(self, message):
+        # Ordered with the audio: take-back asks whether the reply was spoken
+        # before the candidate resumed (live/takeback.py).
+        self.live.ai_spoken(protocol.int_field(message, "conversation_id", minimum=1))

@@ -47,8 +47,8 @@ def recording_link(conversation: Conversation) -> str:
 class ConversationInline(admin.TabularInline):
     model = Conversation
     extra = 0
-    fields = ["seq", "speaker", "message", "question", "recording", "timestamp"]
-    readonly_fields = ["seq", "recording", "timestamp"]
+    fields = ["seq", "speaker", "message", "question", "recording", "timestamp", "retracted"]
+    readonly_fields = ["seq", "recording", "timestamp", "retracted"]
 
     @admin.display(description="Recording")
     def recording(self, conversation: Conversation) -> str:
@@ -140,11 +140,11 @@ class QuestionAdmin(admin.ModelAdmin):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["id", "session", "seq", "speaker", "message", "timestamp"]
-    list_filter = ["speaker", "timestamp"]
+    list_display = ["id", "session", "seq", "speaker", "message", "timestamp", "retracted"]
+    list_filter = ["speaker", "retracted", "timestamp"]
     search_fields = ["message", "session__title", "session__session_id"]
     exclude = ["audio_file"]
-    readonly_fields = ["recording"]
+    readonly_fields = ["recording", "retracted"]
 
     @admin.display(description="Recording")
     def recording(self, conversation: Conversation) -> str:

@@ -183,6 +183,10 @@ class Conversation(models.Model):
     seq = models.PositiveBigIntegerField(null=True, blank=True)
     # Speech facts for metrics and the report (start/end/words); empty for typed text.
     speech = models.JSONField(default=dict, blank=True)
+    # An AI reply taken back: the candidate went on with the answer it replied
+    # to (docs/protocol.md, "Take-back"). Kept for audit; left out of the
+    # conversation list by default, of the prompt, the report and the review.
+    retracted = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["timestamp", "id"]

@@ -127,16 +127,39 @@ def session_question(session: InterviewSession, question_id: int | None) -> Ques
 
 
 def recent_turns(session: InterviewSession, *, limit: int) -> tuple[tuple[str, str], ...]:
-    """The last `limit` conversation rows as (speaker, message), oldest first."""
-    latest = session.conversations.order_by("-id").only("speaker", "message")[:limit]
+    """The last `limit` conversation rows as (speaker, message), oldest first;
+    replies taken back are not part of the conversation."""
+    latest = (
+        session.conversations.filter(retracted=False)
+        .order_by("-id")
+        .only("speaker", "message")[:limit]
+    )
     return tuple((c.speaker, c.message) for c in reversed(list(latest)))
 
 
-def conversation_list(*, session_uuid: object = None) -> QuerySet[Conversation]:
+def conversation_list(
+    *, session_uuid: object = None, include_retracted: bool = False
+) -> QuerySet[Conversation]:
+    """Conversation rows; replies taken back (`retracted`) only when asked for."""
     qs = Conversation.objects.select_related("session", "question").all()
     if session_uuid not in (None, ""):
         qs = qs.filter(session__session_id=parse_uuid(session_uuid))
+    if not include_retracted:
+        qs = qs.filter(retracted=False)
     return qs
+
+
+FLAG_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def parse_flag(value: object, *, field: str) -> bool:
+    """A yes/no query parameter: true/false (also 1/0, yes/no); absent is false."""
+    if value in (None, ""):
+        return False
+    flag = FLAG_VALUES.get(str(value).strip().lower())
+    if flag is None:
+        raise InvalidInput(f"{field} must be true or false, got {value!r}.")
+    return flag
 
 
 def conversation_get(pk: object) -> Conversation:
@@ -161,7 +184,13 @@ def report_download_path(report: InterviewReport) -> str:
 
 
 def session_transcript(session: InterviewSession) -> list[Conversation]:
-    return list(session.conversations.select_related("question").order_by("timestamp", "id"))
+    """The conversation as it stands: replies taken back are left out (the
+    report, the evaluation and the review read this)."""
+    return list(
+        session.conversations.filter(retracted=False)
+        .select_related("question")
+        .order_by("timestamp", "id")
+    )
 
 
 def events_after(

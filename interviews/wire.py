@@ -32,6 +32,7 @@ class ClientType(enum.StrEnum):
     OBSERVER_NOTE = "observer.note"
     OBSERVER_SUGGEST = "observer.suggest"
     RESUME = "resume"
+    AI_SPOKEN = "ai.spoken"
     PING = "ping"
 
 
@@ -50,6 +51,8 @@ class EventType(enum.StrEnum):
     OBSERVER_WARNING = "observer.warning"
     METRICS_TURN = "metrics.turn"
     PRESENCE = "presence"
+    TURN_REOPENED = "turn.reopened"
+    AI_CANCELLED = "ai.cancelled"
     PONG = "pong"
     ERROR = "error"
 
@@ -98,6 +101,7 @@ CLIENT_MESSAGES: dict[ClientType, ClientSpec] = {
     ClientType.OBSERVER_NOTE: ClientSpec(("text", "ref_seq"), _OBSERVER),
     ClientType.OBSERVER_SUGGEST: ClientSpec(("text",), _OBSERVER),
     ClientType.RESUME: ClientSpec(("after_seq",), _SESSION_SOCKETS),
+    ClientType.AI_SPOKEN: ClientSpec(("conversation_id",), _CANDIDATE),
     ClientType.PING: ClientSpec((), frozenset(Sender)),
 }
 
@@ -126,6 +130,8 @@ SERVER_EVENTS: dict[EventType, EventSpec] = {
         True,
     ),
     EventType.PRESENCE: EventSpec(("candidate", "observers"), Audience.SESSION, False),
+    EventType.TURN_REOPENED: EventSpec(("conversation_id",), Audience.SESSION, True),
+    EventType.AI_CANCELLED: EventSpec(("conversation_id",), Audience.SESSION, True),
     EventType.PONG: EventSpec((), Audience.SENDER, False),
     EventType.ERROR: EventSpec(("code", "message"), Audience.SENDER, False),
 }

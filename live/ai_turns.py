@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -29,7 +29,7 @@ from interviewer.director import advance, decide
 from interviewer.llm_interviewer import get_interviewer
 from interviewer.plan import Move, MoveKind, Plan, PlannedQuestion, PlanState, record_answer
 from interviewer.prompts import SpeechLog, TurnContext
-from interviews import events, selectors, services
+from interviews import events, retraction, selectors, services
 from interviews.exceptions import InvalidTransition
 from interviews.models import Conversation, InterviewSession, SessionEvent
 from interviews.wire import EventType
@@ -58,6 +58,10 @@ class AiResult:
     closed: bool
     student_conversation: Conversation | None = None
     source: str = "scripted"  # "llm" | "scripted" | "fallback"
+    # What a take-back (reopen) needs to undo this reply: the plan state before
+    # it, and the observer's suggestion it asked (None: none).
+    state_before: dict | None = None
+    used_suggestion: str | None = None
 
 
 @dataclass
@@ -100,11 +104,25 @@ def _ensure_started(session_uuid) -> None:
         raise InvalidTransition(f"The session is {session.status}; the interview cannot run.")
 
 
-def _load_and_commit_student(session_uuid, turn: Turn, audio) -> tuple[Loaded, Conversation]:
+def _load_and_commit_student(
+    session_uuid, turn: Turn, audio, continues: int | None = None
+) -> tuple[Loaded, Conversation]:
     """The session as the director needs it, and the student's turn saved (one
-    trip to the database thread: this runs for every answer)."""
+    trip to the database thread: this runs for every answer). With `continues`,
+    the turn is the whole of that reopened answer: its row is updated in place."""
     loaded = _load(session_uuid)
     _require_open(loaded.session, loaded.state)
+    if continues is not None:
+        student = retraction.continue_answer(
+            session=loaded.session,
+            conversation_id=continues,
+            message=turn.text,
+            audio_file=audio,
+            speech=turn.speech_facts(),
+        )
+        limit = max(1, settings.RT.llm_recent_turns)
+        loaded.recent = selectors.recent_turns(loaded.session, limit=limit)
+        return loaded, student
     current = loaded.plan.question(loaded.state.index)
     question = selectors.session_question(loaded.session, current.id if current else None)
     student = services.add_conversation(
@@ -196,6 +214,7 @@ async def _say(
         question_id=conversation.question_id,
         closed=loaded.state.closed,
         source=slog.source,
+        used_suggestion=move.suggestion if move.kind is MoveKind.SUGGESTION else None,
     )
 
 
@@ -223,22 +242,61 @@ async def initialize(session_uuid) -> AiResult:
 
 
 async def respond(
-    session_uuid, turn: Turn, *, audio=None, stt_metrics: dict | None = None
+    session_uuid,
+    turn: Turn,
+    *,
+    audio=None,
+    stt_metrics: dict | None = None,
+    continues: int | None = None,
 ) -> AiResult:
-    """A committed student turn and exactly one AI reply to it."""
+    """A committed student turn and exactly one AI reply to it. `continues`: the
+    id of the student's answer this turn is the whole of (take-back: its reply
+    was taken back by `reopen`); that row is updated, not a new one added."""
     async with session_lock(session_uuid):
         loaded, student = await storage.patiently(
-            _load_and_commit_student, session_uuid, turn, audio
+            _load_and_commit_student, session_uuid, turn, audio, continues
         )
+        state_before = loaded.state.dump()
         result = await _say(loaded, turn.text, turn=turn, stt_metrics=stt_metrics)
-        return AiResult(
-            conversation=result.conversation,
-            text=result.text,
-            question_id=result.question_id,
-            closed=result.closed,
-            student_conversation=student,
-            source=result.source,
+        return replace(result, student_conversation=student, state_before=state_before)
+
+
+async def reopen(
+    session_uuid,
+    *,
+    answer_id: int,
+    reply_id: int,
+    state_before: dict,
+    used_suggestion: str | None = None,
+) -> bool:
+    """Take back `reply_id`, the AI's reply to `answer_id`, which the candidate
+    went on with (interviews.retraction.retract_reply: `turn.reopened`, `ai.cancelled`, the
+    plan state before the reply). False, and nothing changed, when it cannot be
+    taken back (the session is over, the reply closed the interview)."""
+    async with session_lock(session_uuid):
+        try:
+            await storage.patiently(
+                _retract, session_uuid, answer_id, reply_id, state_before, used_suggestion
+            )
+        except InvalidTransition as exc:
+            log.info("session=%s answer %s not reopened: %s", session_uuid, answer_id, exc)
+            return False
+        log.info(
+            "session=%s answer %s reopened, reply %s taken back", session_uuid, answer_id, reply_id
         )
+        return True
+
+
+def _retract(
+    session_uuid, answer_id: int, reply_id: int, state_before: dict, used: str | None
+) -> None:
+    retraction.retract_reply(
+        session=selectors.session_by_uuid(session_uuid),
+        answer_id=answer_id,
+        reply_id=reply_id,
+        ai_state=state_before,
+        used_suggestion=used,
+    )
 
 
 async def end(session_uuid, reason: str = "ended") -> AiResult | None:

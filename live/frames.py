@@ -1,7 +1,7 @@
 """Typed frames of the live session (after pipecat's frames).
 
 The candidate's socket hands the session control frames (EndTurn, HoldTurn,
-TypedAnswer, EndInterview) in arrival order with the audio; turn taking hands
+TypedAnswer, EndInterview, AiSpoken) in arrival order with the audio; turn taking hands
 the AI turn loop a committed Turn.
 """
 
@@ -86,4 +86,12 @@ class EndInterview:
     received: float
 
 
-Control = EndTurn | HoldTurn | TypedAnswer | EndInterview
+@dataclass(frozen=True, slots=True)
+class AiSpoken:
+    """`ai.spoken`: the browser finished speaking this AI reply (take-back ends for it)."""
+
+    conversation_id: int
+    received: float
+
+
+Control = EndTurn | HoldTurn | TypedAnswer | EndInterview | AiSpoken

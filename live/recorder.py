@@ -22,6 +22,14 @@ class TurnRecorder:
             self.pcm.extend(pcm)
         self.sample_rate = sample_rate
 
+    def prepend(self, pcm: bytes, sample_rate: int) -> int:
+        """An earlier turn's audio goes first (take-back: one recording for the
+        whole answer); the bytes put in front (0 at another rate or none kept)."""
+        if not self.keep or not pcm or sample_rate != self.sample_rate:
+            return 0
+        self.pcm[:0] = pcm
+        return len(pcm)
+
     def take(self) -> tuple[bytes, int]:
         """The turn's audio and its rate, and an empty buffer for the next turn."""
         pcm = bytes(self.pcm)

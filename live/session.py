@@ -33,7 +33,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from interviews import events, selectors, services
+from interviews import events, retraction, selectors, services
 from interviews.exceptions import DomainError, ServerBusy
 from interviews.models import Conversation, InterviewSession
 from interviews.wire import EventType
@@ -42,9 +42,19 @@ from speech.frames import AudioChunk, Final, Partial, Voice
 from speech.stream import SpeechStream
 
 from . import ai_turns, storage
-from .frames import Control, EndedBy, EndInterview, EndTurn, HoldTurn, Turn, TypedAnswer
+from .frames import (
+    AiSpoken,
+    Control,
+    EndedBy,
+    EndInterview,
+    EndTurn,
+    HoldTurn,
+    Turn,
+    TypedAnswer,
+)
 from .partials import PartialCoalescer
 from .recorder import TurnRecorder, wav_file
+from .takeback import Answer, Continuation, Outcome, TakeBack, own_part
 from .turns import Decision, Flushed, Heard, Held, TurnTaker
 
 log = logging.getLogger(__name__)
@@ -75,6 +85,10 @@ class LiveSession:
         self.max_queued = rt.audio_max_queued_frames
         self.turns = TurnTaker(silence_s=rt.turn_silence_s)
         self.recorder = TurnRecorder(keep=rt.save_turn_audio)
+        # Take-back (live/takeback.py): the answer resumed speech would reopen,
+        # and the one the turn in progress goes on from.
+        self.takeback = TakeBack(grace_s=rt.turn_takeback_grace_s)
+        self.continuing: Continuation | None = None
         self.partials = PartialCoalescer(rt.partial_interval_s, self._publish_partial)
         self.inputs: asyncio.Queue[_Audio | Control] = asyncio.Queue()
         self.ai_jobs: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
@@ -124,9 +138,12 @@ class LiveSession:
     def end_interview(self) -> None:
         self._control(EndInterview(time.perf_counter()))
 
+    def ai_spoken(self, conversation_id: int) -> None:
+        self._control(AiSpoken(conversation_id, time.perf_counter()))
+
     def _control(self, frame: Control) -> None:
         self.inputs.put_nowait(frame)
-        if not isinstance(frame, HoldTurn) and self.stream is not None:
+        if not isinstance(frame, HoldTurn | AiSpoken) and self.stream is not None:
             self.stream.hurry()  # the last frame's batch should not delay the turn's end
 
     def start_interview(self) -> None:
@@ -183,6 +200,8 @@ class LiveSession:
         )
         decision = self.turns.feed(heard)
         await self._show(decision, item.received)
+        if self.takeback.target is not None and self.turns.voiced:
+            self._reopen(heard.end_s)
         if decision.end_turn:
             await self._commit(EndedBy.SILENCE, item.received)
 
@@ -201,11 +220,16 @@ class LiveSession:
         match item:
             case HoldTurn():
                 self.turns.feed(Held(self.stream.audio_time_s if self.stream else 0.0))
+            case AiSpoken():
+                self.takeback.ai_spoken(item.conversation_id)
             case EndTurn():
+                self.takeback.ended()
                 await self._commit(EndedBy.TURN_END, item.received)
             case TypedAnswer():
+                self.takeback.ended()
                 await self._commit(EndedBy.TEXT, item.received, typed=item.text)
             case EndInterview():
+                self.takeback.ended()
                 await self._commit(EndedBy.INTERVIEW_END, item.received, reply=False)
                 self.ai_jobs.put_nowait(
                     lambda: ai_turns.finish(self.session_uuid, "ended by candidate")
@@ -226,6 +250,7 @@ class LiveSession:
         spoken = self.turns.take(ended_by, self.last_final_ms)
         pcm, sample_rate = self.recorder.take()
         self.last_final_ms = None  # the next turn measures its own
+        continuing, self.continuing = self.continuing, None
         turn = _merge(spoken, typed, ended_by, pcm, sample_rate)
         if turn is None:
             if heard:
@@ -244,15 +269,86 @@ class LiveSession:
                 "answered": reply,
             },
         )
-        wav = self._wav(turn)
+        name = f"turn-{self.session_uuid.hex[:12]}-{self.turn_count}.wav"
         if reply:
-            self.ai_jobs.put_nowait(lambda: ai_turns.respond(self.session_uuid, turn, audio=wav))
+            at_s = self.stream.audio_time_s if self.stream is not None else 0.0
+            answer = Answer(turn, committed_at_s=at_s)
+            self.takeback.committed(answer)
+            self.ai_jobs.put_nowait(lambda: self._respond(answer, continuing, name))
+        elif continuing is not None:
+            # After the answer it goes on from is settled (the AI task's order).
+            self.ai_jobs.put_nowait(lambda: self._keep_unanswered(turn, continuing, name))
         else:
+            wav = wav_file(turn.audio_pcm, turn.sample_rate, name)
             await storage.patiently(_record_unanswered, self.session_uuid, turn, wav)
 
-    def _wav(self, turn: Turn) -> ContentFile | None:
-        name = f"turn-{self.session_uuid.hex[:12]}-{self.turn_count}.wav"
-        return wav_file(turn.audio_pcm, turn.sample_rate, name)
+    # --- take-back (live/takeback.py) -----------------------------------------
+
+    def _reopen(self, at_s: float) -> None:
+        """Speech resumed in the turn after one silence ended: within the grace
+        window, that answer goes on (its words and audio in front of this turn's)
+        and its reply is taken back by the AI task, after it."""
+        answer = self.takeback.resumed(at_s)
+        if answer is None:
+            return
+        self.turns.reopen(answer.turn)
+        pcm_bytes = self.recorder.prepend(answer.turn.audio_pcm, answer.turn.sample_rate)
+        self.continuing = Continuation(answer, len(answer.turn.finals), pcm_bytes)
+        if not answer.started:
+            answer.outcome = Outcome.SKIPPED  # its reply job will not run
+        log.info(
+            "answer reopened",
+            extra={**self._log, "after_s": round(at_s - answer.committed_at_s, 2)},
+        )
+        self.ai_jobs.put_nowait(lambda: self._take_back(answer))
+
+    async def _respond(self, answer: Answer, continuing: Continuation | None, name: str) -> None:
+        """AI task: the answer (its own part, see takeback.own_part) and one reply."""
+        turn, continues, answer.dropped = own_part(answer.turn, continuing)
+        answer.student_id = continues
+        if turn is None or answer.outcome is Outcome.SKIPPED:
+            return  # reopened before its reply started: the next turn answers it whole
+        answer.started = True
+        result = await ai_turns.respond(
+            self.session_uuid,
+            turn,
+            audio=wav_file(turn.audio_pcm, turn.sample_rate, name),
+            continues=continues,
+        )
+        if result.student_conversation is not None:
+            answer.student_id = result.student_conversation.pk
+        answer.reply_id = result.conversation.pk if result.conversation else None
+        answer.state_before = result.state_before
+        answer.used_suggestion = result.used_suggestion
+        answer.closed = result.closed
+
+    async def _take_back(self, answer: Answer) -> None:
+        """AI task, after the answer's reply: take the reply back, or say why not."""
+        if answer.outcome is Outcome.SKIPPED:
+            return  # never replied to: nothing to take back
+        if answer.reply_id is None or answer.student_id is None or answer.state_before is None:
+            why = "no reply"
+        elif answer.closed:
+            why = "the reply closed the interview"
+        else:
+            taken = await ai_turns.reopen(
+                self.session_uuid,
+                answer_id=answer.student_id,
+                reply_id=answer.reply_id,
+                state_before=answer.state_before,
+                used_suggestion=answer.used_suggestion,
+            )
+            why = "" if taken else "the session is over or the reply is not the last turn"
+        answer.outcome = Outcome.REFUSED if why else Outcome.RETRACTED
+        if why:
+            log.info("answer not reopened", extra={**self._log, "reason": why})
+
+    async def _keep_unanswered(self, turn: Turn, continuing: Continuation, name: str) -> None:
+        """AI task: the answer in progress at `interview.end` went on from another."""
+        own, continues, _ = own_part(turn, continuing)
+        if own is not None:
+            wav = wav_file(own.audio_pcm, own.sample_rate, name)
+            await storage.patiently(_record_unanswered, self.session_uuid, own, wav, continues)
 
     def _open_speech(self) -> asyncio.Task:
         if self.opening is None:
@@ -359,9 +455,21 @@ def _warn_observers_busy(session: InterviewSession) -> None:
     )
 
 
-def _record_unanswered(session_uuid: uuid.UUID, turn: Turn, wav: ContentFile | None) -> None:
-    """The answer in progress when the candidate ended the interview: kept, not answered."""
+def _record_unanswered(
+    session_uuid: uuid.UUID, turn: Turn, wav: ContentFile | None, continues: int | None = None
+) -> None:
+    """The answer in progress when the candidate ended the interview: kept, not
+    answered (`continues`: the row of the reopened answer it is the whole of)."""
     session = selectors.session_by_uuid(session_uuid)
+    if continues is not None:
+        retraction.continue_answer(
+            session=session,
+            conversation_id=continues,
+            message=turn.text,
+            audio_file=wav,
+            speech={**turn.speech_facts(), "ended_by": turn.ended_by, "unanswered": True},
+        )
+        return
     services.add_conversation(
         session=session,
         speaker=Conversation.Speaker.STUDENT,

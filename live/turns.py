@@ -88,6 +88,16 @@ class TurnTaker:
         return Decision(show=show, end_turn=self._silence_elapsed(event.end_s))
 
     @property
+    def voiced(self) -> bool:
+        """This turn has voiced sound enough to count as speech (take-back asks)."""
+        return self.voiced_s >= MIN_VOICED_S
+
+    def reopen(self, earlier: Turn) -> None:
+        """This turn goes on from `earlier`, an answer taken back (take-back):
+        its words come first, so the answer is taken whole."""
+        self.finals[:0] = earlier.finals
+
+    @property
     def heard(self) -> bool:
         """Anything recognised in this turn (for the log when it is dropped)."""
         return self.has_words or bool(self.finals)

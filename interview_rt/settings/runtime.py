@@ -133,6 +133,12 @@ class RuntimeSettings:
         1.5,
         "Audio-time silence after the last recognised word that ends a turn.",
     )
+    turn_takeback_grace_s: float = _setting(
+        4.0,
+        "Take-back: audio time after a turn that silence ended within which the "
+        "candidate's resumed speech reopens that answer (its AI reply is cancelled, "
+        "unless the browser already reported it spoken with `ai.spoken`). 0 turns it off.",
+    )
     # --- storage faults (docs/reliability.md) ---------------------------------
     db_retry_attempts: int = _setting(
         3,

@@ -16,6 +16,7 @@ export const ClientType = Object.freeze({
   OBSERVER_NOTE: "observer.note",
   OBSERVER_SUGGEST: "observer.suggest",
   RESUME: "resume",
+  AI_SPOKEN: "ai.spoken",
   PING: "ping",
 });
 
@@ -33,6 +34,8 @@ export const EventType = Object.freeze({
   OBSERVER_WARNING: "observer.warning",
   METRICS_TURN: "metrics.turn",
   PRESENCE: "presence",
+  TURN_REOPENED: "turn.reopened",
+  AI_CANCELLED: "ai.cancelled",
   PONG: "pong",
   ERROR: "error",
 });

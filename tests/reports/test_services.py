@@ -287,3 +287,21 @@ def test_the_interviewers_own_evaluation_is_rendered(session):
         assert re.search(
             rf"Q{number}\s+{re.escape(item['question_text'])}\s+{item['score']}\s", layout
         )
+
+
+def test_a_reply_taken_back_is_not_in_the_report(session):
+    """Take-back: the retracted reply is kept for audit, not reported."""
+    services.transition_session(session=session, action="start")
+    services.add_conversation(session=session, speaker="ai", message="Tell me about yourself")
+    services.add_conversation(session=session, speaker="student", message="I build things")
+    taken = services.add_conversation(session=session, speaker="ai", message="Withdrawn question")
+    services.add_conversation(session=session, speaker="ai", message="Standing question")
+    type(taken).objects.filter(pk=taken.pk).update(retracted=True)
+    data = report_services.gather(session)
+    assert [t.text for t in data.turns] == [
+        "Tell me about yourself",
+        "I build things",
+        "Standing question",
+    ]
+    text = pdftotext(report_services.generate_report(session=session).pdf_file.read())
+    assert "Standing question" in text and "Withdrawn" not in text
