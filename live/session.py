@@ -38,14 +38,15 @@ from interviews.exceptions import DomainError, ServerBusy
 from interviews.models import Conversation, InterviewSession
 from interviews.wire import EventType
 from speech import audio
-from speech.frames import AudioChunk, Final, Partial, Voice
+from speech.frames import AudioChunk, Final, Partial
 from speech.stream import SpeechStream
 
 from . import ai_turns, storage
 from .frames import Control, EndedBy, EndInterview, EndTurn, HoldTurn, Turn, TypedAnswer
+from .listener import Listener
 from .partials import PartialCoalescer
 from .recorder import TurnRecorder, wav_file
-from .turns import Decision, Flushed, Heard, Held, TurnTaker
+from .turns import Decision, Flushed, Held
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ class LiveSession:
         self.on_error = on_error
         self.sample_rate = 16000
         self.max_queued = rt.audio_max_queued_frames
-        self.turns = TurnTaker(silence_s=rt.turn_silence_s)
+        # The turn rule (RT_TURN_RULE) and the accommodation as the socket loaded them.
+        self.turns = Listener(language=self.language, extra_time_s=session.extra_time_s)
         self.recorder = TurnRecorder(keep=rt.save_turn_audio)
         self.partials = PartialCoalescer(rt.partial_interval_s, self._publish_partial)
         self.inputs: asyncio.Queue[_Audio | Control] = asyncio.Queue()
@@ -171,17 +173,11 @@ class LiveSession:
             return
         chunk = item.chunk
         # The voice check runs in the pool with the decoding (stream opened with
-        # measure_voice): the first frame back is its Voice.
+        # measure_voice, or the rule's voice meter): the first frame back is its Voice.
         frames = await stream.accept(chunk)
-        voiced = frames[0].voiced_s if frames and isinstance(frames[0], Voice) else 0.0
         self.recorder.add(chunk.pcm, chunk.sample_rate)
-        heard = Heard(
-            end_s=stream.audio_time_s,
-            voiced_s=voiced,
-            results=tuple(f for f in frames if not isinstance(f, Voice)),
-            last_word_end_s=stream.last_word_end_s,
-        )
-        decision = self.turns.feed(heard)
+        # The rule may flush the recogniser and ask Smart Turn here (in the pool).
+        decision = await self.turns.hear(stream, frames)
         await self._show(decision, item.received)
         if decision.end_turn:
             await self._commit(EndedBy.SILENCE, item.received)
@@ -242,6 +238,7 @@ class LiveSession:
                 "speech_s": round(turn.speech_s, 2),
                 "stt_final_ms": None if turn.stt_final_ms is None else round(turn.stt_final_ms),
                 "answered": reply,
+                **self.turns.decided,  # the rule, the silence it required, its evidence
             },
         )
         wav = self._wav(turn)
@@ -268,6 +265,7 @@ class LiveSession:
                 self.language,
                 label=str(self.session_uuid),
                 measure_voice=True,
+                voice_meter=await self.turns.start(),
                 session=self.session_uuid,
             )
         except DomainError as exc:

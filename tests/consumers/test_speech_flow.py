@@ -103,7 +103,12 @@ async def test_spoken_answer_streams_partials_then_final_then_one_ai_reply(sessi
     await observer.disconnect()
 
 
-async def test_silence_ends_the_turn_but_a_one_second_pause_does_not(session, staff_token):
+async def test_silence_ends_the_turn_but_a_one_second_pause_does_not(
+    session, staff_token, settings
+):
+    # The fixed rule's promise: under the signals' rule a 1 s pause after a
+    # sentence ending ends the turn by design (docs/speech.md, "Turn-taking v2").
+    settings.RT = replace(settings.RT, turn_rule="silence")
     observer = await connect(f"/ws/observe/{session.session_id}/?token={staff_token}")
     candidate = await started(session)
     pcm = speak(KOREAN_ANSWER) + silence(1.0) + speak(KOREAN_SHORT) + silence(2.0)
