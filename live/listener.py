@@ -9,9 +9,9 @@
   pause, RT_TURN_SMART_TURN_AFTER_S into it, so the words' verdict sees the
   last word; Smart Turn is asked once per pause, in the pool; the candidate's
   rhythm comes from the pauses inside their committed answers. A recognised
-  word counts as speech only up to RT_TURN_WORD_TAIL_S past the last voiced
-  audio, so the words the recogniser makes of noise neither open a turn nor
-  keep one open.
+  word counts as speech (its end time, and for the words' verdict) only up to
+  RT_TURN_WORD_TAIL_S past the last voiced audio, so the words the recogniser
+  makes of noise neither open a turn nor keep one open.
 - "silence": the fixed rule, RT_TURN_SILENCE_S after the last recognised word
   or voiced chunk (voice by speech.vad's spectral flatness).
 
@@ -176,11 +176,20 @@ class Listener:
         return turn
 
     def _note(self, results: list[Partial | Final]) -> None:
+        """The rule's words: those the recogniser heard in voiced audio (its
+        words for noise would otherwise say "filler" and keep the turn open)."""
+        if self.last_voiced_s is None:
+            return
+        limit = self.last_voiced_s + settings.RT.turn_word_tail_s
         for result in results:
             if isinstance(result, Partial):
-                self.partial_text = result.text
-            elif result.text.strip():
-                self.finals_text.append(result.text.strip())
+                if result.end_s is None or result.end_s <= limit:
+                    self.partial_text = result.text
+            else:
+                words = [w.word for w in result.words if w.end <= limit]
+                text = " ".join(words) if result.words else result.text.strip()
+                if text:
+                    self.finals_text.append(text)
                 self.partial_text = ""
 
     def _word_end(self, last_word_end_s: float | None) -> float | None:

@@ -70,6 +70,13 @@ def frames(pcm: bytes, rate: int = 16000, ms: int = 100) -> list[bytes]:
     return [pcm[i : i + step] for i in range(0, len(pcm), step)]
 
 
+def last_sound_frame(pcm: bytes, rate: int = 16000, ms: int = 100, level: int = 300) -> int:
+    """Index (in `frames(pcm, rate, ms)`) of the last frame with sound in it:
+    a sample above `level` (espeak-ng's own leading and trailing silence is ~0)."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.int32)
+    return int(np.flatnonzero(np.abs(samples) > level)[-1]) // (rate * ms // 1000)
+
+
 def write_wav(path: Path, pcm: bytes, rate: int = 16000) -> Path:
     import wave
 
