@@ -97,7 +97,6 @@ class Listener:
         self.extra_time_s = max(0.0, float(extra_time_s or 0.0))
         self.turns = TurnTaker(silence_s=rt.turn_silence_s + self.extra_time_s)
         self.rule: SignalRule | None = None
-        self.needed_s = rt.turn_silence_s  # the rule's silence now, before the accommodation
         self.last_voiced_s: float | None = None
         self.finals_text: list[str] = []  # this turn's finals so far (the rule's words)
         self.partial_text = ""
@@ -119,14 +118,13 @@ class Listener:
                     vad=silero.SileroVad(models.vad_session),
                     smart_turn=models.smart_turn,
                 )
-                self.needed_s = required_silence_s(self.rule.evidence())
         return self.meter if self.rule is not None else None
 
     def meter(self, samples: bytes, end_s: float) -> float:
         """In the pool, with the decoding: a chunk's voiced seconds by Silero VAD."""
         return self.rule.hear(samples, end_s)
 
-    async def hear(self, stream: SpeechStream, frames: list) -> Decision:
+    async def hear(self, stream: SpeechStream, frames: list[Voice | Partial | Final]) -> Decision:
         """One decoded chunk (the frames `stream.accept` returned): what to show,
         and whether the silence rule ended the turn."""
         voiced = frames[0].voiced_s if frames and isinstance(frames[0], Voice) else 0.0
@@ -148,8 +146,7 @@ class Listener:
         rule.words(self.text, word_end)
         if in_turn and rule.asks_smart_turn(now):
             await pools.run("stt", rule.ask_smart_turn)
-        self.needed_s = required_silence_s(rule.evidence())
-        self.turns.silence_s = self.needed_s + self.extra_time_s
+        self.turns.silence_s = required_silence_s(rule.evidence()) + self.extra_time_s
         return self.turns.feed(Heard(now, voiced, tuple(results), word_end))
 
     def feed(self, event: Held | Flushed) -> Decision:
