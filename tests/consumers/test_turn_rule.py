@@ -116,7 +116,7 @@ async def test_the_accommodation_gives_the_candidate_more_time(session, caplog):
 
 
 async def test_without_the_models_the_fixed_rule_ends_the_turn(session, settings, tmp_path, caplog):
-    settings.RT = replace(settings.RT, turn_models_dir=str(tmp_path))
+    settings.RT = replace(settings.RT, turn_models_dir=str(tmp_path), turn_rule="signals")
     forget_turn_models()
     try:
         candidate = await started(session)

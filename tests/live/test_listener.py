@@ -68,7 +68,8 @@ def smart():
 
 
 @pytest.fixture
-def stand_in_models(monkeypatch, smart):
+def stand_in_models(monkeypatch, smart, settings):
+    settings.RT = replace(settings.RT, turn_rule="signals")  # whatever the environment says
     monkeypatch.setattr(listener_module, "turn_models", lambda: TurnModels(LoudIsSpeech(), smart))
 
 
@@ -220,7 +221,7 @@ async def test_the_rhythm_comes_from_the_pauses_inside_committed_answers(stand_i
 async def test_without_the_models_sessions_use_the_fixed_rule_with_one_warning(
     settings, tmp_path, caplog
 ):
-    settings.RT = replace(settings.RT, turn_models_dir=str(tmp_path))
+    settings.RT = replace(settings.RT, turn_models_dir=str(tmp_path), turn_rule="signals")
     forget_turn_models()
     try:
         with caplog.at_level(logging.WARNING, logger="live.listener"):
