@@ -17,11 +17,13 @@ trimmed of espeak's own leading and trailing silence so pauses are exact:
   burst in the silence after it.
 
 Each clip is fed in 100 ms chunks, in simulated time, through the real Vosk
-recogniser (the Korean test model) and live.turns.TurnTaker twice: (a) as
-live sessions use it today (RT_TURN_SILENCE_S after the last word or voiced
-chunk, voice by the spectral-flatness check), (b) with live.turn_rule's
+recogniser (the Korean test model) and live.turns.TurnTaker twice: (a) the
+fixed rule (RT_TURN_RULE=silence: RT_TURN_SILENCE_S after the last word or
+voiced chunk, voice by the spectral-flatness check), (b) with live.turn_rule's
 SignalRule setting its silence pause by pause (voice by Silero VAD, Smart
-Turn, the words, the rhythm). Latency from the last audio of an answer to its
+Turn, the words, the rhythm), as live sessions do by default (live/listener.py
+also ignores words far from voiced audio; tests/e2e/test_turn_latency.py
+measures the live path). Latency from the last audio of an answer to its
 commit is the simulated decision time, plus the measured CPU time of the
 Smart Turn call at that pause, plus the measured time of the recogniser's
 flush (both rules).
@@ -351,7 +353,7 @@ def main() -> int:
     }
     audio_s = sum(len(c.pcm) for c in clips) / 2 / RATE
     print(f"{len(clips)} clips, {audio_s:.0f} s of audio, both rules in {elapsed:.0f} s\n")
-    print("| | fixed silence (today) | signals' rule |")
+    print("| | fixed silence | signals' rule |")
     print("|---|---|---|")
     rows = [
         ("false cut-offs, before take-back", lambda s: f"{s.cut}/{s.with_pauses}"),

@@ -38,7 +38,7 @@ from interviews.exceptions import DomainError, ServerBusy
 from interviews.models import Conversation, InterviewSession
 from interviews.wire import EventType
 from speech import audio
-from speech.frames import AudioChunk, Final, Partial, Voice
+from speech.frames import AudioChunk, Final, Partial
 from speech.stream import SpeechStream
 
 from . import ai_turns, storage
@@ -52,10 +52,11 @@ from .frames import (
     Turn,
     TypedAnswer,
 )
+from .listener import Listener
 from .partials import PartialCoalescer
 from .recorder import TurnRecorder, wav_file
 from .takeback import Answer, Continuation, Outcome, TakeBack, own_part
-from .turns import Decision, Flushed, Heard, Held, TurnTaker
+from .turns import Decision, Flushed, Held
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ class LiveSession:
         self.on_error = on_error
         self.sample_rate = 16000
         self.max_queued = rt.audio_max_queued_frames
-        self.turns = TurnTaker(silence_s=rt.turn_silence_s)
+        # The turn rule (RT_TURN_RULE) and the accommodation as the socket loaded them.
+        self.turns = Listener(language=self.language, extra_time_s=session.extra_time_s)
         self.recorder = TurnRecorder(keep=rt.save_turn_audio)
         # Take-back (live/takeback.py): the answer resumed speech would reopen,
         # and the one the turn in progress goes on from.
@@ -188,20 +190,14 @@ class LiveSession:
             return
         chunk = item.chunk
         # The voice check runs in the pool with the decoding (stream opened with
-        # measure_voice): the first frame back is its Voice.
+        # measure_voice, or the rule's voice meter): the first frame back is its Voice.
         frames = await stream.accept(chunk)
-        voiced = frames[0].voiced_s if frames and isinstance(frames[0], Voice) else 0.0
         self.recorder.add(chunk.pcm, chunk.sample_rate)
-        heard = Heard(
-            end_s=stream.audio_time_s,
-            voiced_s=voiced,
-            results=tuple(f for f in frames if not isinstance(f, Voice)),
-            last_word_end_s=stream.last_word_end_s,
-        )
-        decision = self.turns.feed(heard)
+        # The rule may flush the recogniser and ask Smart Turn here (in the pool).
+        decision = await self.turns.hear(stream, frames)
         await self._show(decision, item.received)
         if self.takeback.target is not None and self.turns.voiced:
-            self._reopen(heard.end_s)
+            self._reopen(stream.audio_time_s)
         if decision.end_turn:
             await self._commit(EndedBy.SILENCE, item.received)
 
@@ -267,6 +263,7 @@ class LiveSession:
                 "speech_s": round(turn.speech_s, 2),
                 "stt_final_ms": None if turn.stt_final_ms is None else round(turn.stt_final_ms),
                 "answered": reply,
+                **self.turns.decided,  # the rule, the silence it required, its evidence
             },
         )
         name = f"turn-{self.session_uuid.hex[:12]}-{self.turn_count}.wav"
@@ -364,6 +361,7 @@ class LiveSession:
                 self.language,
                 label=str(self.session_uuid),
                 measure_voice=True,
+                voice_meter=await self.turns.start(),
                 session=self.session_uuid,
             )
         except DomainError as exc:

@@ -1,6 +1,7 @@
 """Turn-taking v2's rule: how long a silence ends this turn, from the evidence.
 
-Not yet wired into live sessions (benchmarks/turns_quality.py measures it):
+Live sessions use it when RT_TURN_RULE is "signals" (the default; the
+wiring is live/listener.py; benchmarks/turns_quality.py measures it):
 `TurnTaker` still ends a turn after `silence_s` of silence, and this rule only
 sets that `silence_s` pause by pause, so `turn.hold`, `turn.end` and typed
 answers keep their behaviour. The evidence:
@@ -73,8 +74,9 @@ class SignalRule:
     `wants_words` says when to flush the recogniser; `words` takes what it has
     heard so far; `silence_s` is the silence the turn needs now; `turn_taken`
     closes a turn with its recognised words.
-    Smart Turn runs inside `silence_s` (about 70 ms): a live session must call
-    it off the event loop.
+    Smart Turn (about 70-120 ms of CPU) runs in `ask_smart_turn`, which
+    `silence_s` calls when `asks_smart_turn` says it is time: a live session
+    calls `ask_smart_turn` in the pool first, so `silence_s` stays cheap.
     """
 
     language: str
@@ -130,25 +132,33 @@ class SignalRule:
             threshold_s=rhythm_threshold_s(self.earlier_pauses),
         )
 
+    def asks_smart_turn(self, now_s: float) -> bool:
+        """Smart Turn has not spoken in this pause, which is RT_TURN_SMART_TURN_AFTER_S long."""
+        if self.smart_turn is None or self.p_complete is not None or self.last_sound_s is None:
+            return False
+        return now_s - self.last_sound_s >= settings.RT.turn_smart_turn_after_s - 1e-6
+
+    def ask_smart_turn(self) -> float:
+        """Smart Turn's P(complete) for the current pause (blocking: 70-120 ms of CPU)."""
+        started = time.thread_time()
+        self.p_complete = self.smart_turn.probability(
+            np.concatenate(self.audio) if self.audio else np.zeros(0, np.float32)
+        )
+        self.compute_s = time.thread_time() - started
+        return self.p_complete
+
     def silence_s(self, now_s: float) -> float:
         """The silence that ends the turn now (asks Smart Turn once per pause)."""
-        rt = settings.RT
-        silent_for = now_s - self.last_sound_s if self.last_sound_s is not None else 0.0
-        if (
-            self.smart_turn is not None
-            and self.p_complete is None
-            and silent_for >= rt.turn_smart_turn_after_s - 1e-6
-        ):
-            started = time.process_time()
-            self.p_complete = self.smart_turn.probability(np.concatenate(self.audio))
-            self.compute_s = time.process_time() - started
-        return required_silence_s(self.evidence(), rt)
+        if self.asks_smart_turn(now_s):
+            self.ask_smart_turn()
+        return required_silence_s(self.evidence())
 
     def turn_taken(self, pauses: list[float]) -> None:
         """The turn ended: its pauses join the candidate's rhythm; a clean slate."""
         self.earlier_pauses.extend(pauses)
         self.audio.clear()
         self.text = ""
+        self.last_sound_s = None  # the next turn's first sound starts its first pause
         self.p_complete = None
         self.compute_s = 0.0
         self.words_asked = False

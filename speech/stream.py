@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -29,6 +30,11 @@ from .frames import AudioChunk, Final, Partial, Voice
 from .interface import PLAIN, RecognizerStream, StreamOptions
 from .load import meter
 from .warm import warm
+
+# Measures one chunk's voice in the pool, beside the decoding: called with the
+# chunk's audio at the model's rate (s16le) and the stream time it ends at;
+# returns its voiced seconds. (live/listener.py's Silero VAD, per stream.)
+VoiceMeter = Callable[[bytes, float], float]
 
 
 class SpeechStream:
@@ -52,12 +58,14 @@ class SpeechStream:
         place: Place,
         options: StreamOptions = PLAIN,
         measure_voice: bool = False,
+        voice_meter: VoiceMeter | None = None,
     ) -> None:
         self.language = language
         self.place = place
         self.label = label
         self.options = options
-        self.measure_voice = measure_voice
+        self.measure_voice = measure_voice or voice_meter is not None
+        self._voice_meter = voice_meter
         self._pace = batches.Pace()
         self.model_rate = settings.RT.stt_sample_rate
         self._recognizer: RecognizerStream | None = recognizer
@@ -80,6 +88,7 @@ class SpeechStream:
         *,
         label: str = "",
         measure_voice: bool = False,
+        voice_meter: VoiceMeter | None = None,
         options: StreamOptions = PLAIN,
         session: uuid.UUID | None = None,
     ) -> SpeechStream:
@@ -87,7 +96,9 @@ class SpeechStream:
         it; a `session` admitted before keeps its place and is never refused),
         load the model if needed (SpeechUnavailable when there is none). With `measure_voice`, every
         accept() result starts with a Voice frame (the voiced seconds in the
-        chunk, from speech.vad), measured in the pool with the decoding.
+        chunk, from speech.vad), measured in the pool with the decoding; a
+        `voice_meter` measures it instead (called in the pool with the chunk
+        at the model's rate, in the order the chunks came).
         `options` other than the defaults (a grammar, alternatives) get a
         recogniser of their own, not a warm one, closed with the stream."""
         place = Place.for_session(session) if session is not None else Place.for_stream()
@@ -114,6 +125,7 @@ class SpeechStream:
             label=label,
             options=options,
             measure_voice=measure_voice,
+            voice_meter=voice_meter,
         )
 
     async def __aenter__(self) -> SpeechStream:
@@ -227,10 +239,15 @@ class SpeechStream:
             if recognizer is None:
                 return []
             started, cpu_started = time.perf_counter(), time.thread_time()
-            voice = [Voice(vad.voiced_seconds(pcm, rate))] if self.measure_voice else []
             audio_s = len(pcm) / 2 / rate
             self._audio_s += audio_s
             samples = self._resampler.process(pcm, rate)
+            if self._voice_meter is not None:
+                voice = [Voice(self._voice_meter(samples, self._audio_s))]
+            elif self.measure_voice:
+                voice = [Voice(vad.voiced_seconds(pcm, rate))]
+            else:
+                voice = []
             if not samples:
                 return voice
             final = recognizer.feed(samples)

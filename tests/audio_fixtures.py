@@ -64,10 +64,31 @@ def white_noise(seconds: float, rate: int = 16000, amplitude: float = 0.1, seed:
     return samples.astype("<i2").tobytes()
 
 
+def coloured_noise(
+    seconds: float, exponent: float, rate: int = 16000, amplitude: float = 0.1, seed: int = 3
+) -> bytes:
+    """Noise with power ~ 1/f**exponent (0 white, 1 pink, 2 brown), peak `amplitude`.
+    Pink and brown noise are not spectrally flat: speech/vad.py calls them voiced."""
+    n = int(seconds * rate)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    freqs[0] = freqs[1]
+    shaped = np.fft.irfft(spectrum / freqs ** (exponent / 2), n)
+    shaped *= amplitude / np.abs(shaped).max()
+    return (shaped * 32767).astype("<i2").tobytes()
+
+
 def frames(pcm: bytes, rate: int = 16000, ms: int = 100) -> list[bytes]:
     """Split PCM into frames of `ms` milliseconds (the browser's frame size)."""
     step = rate * 2 * ms // 1000
     return [pcm[i : i + step] for i in range(0, len(pcm), step)]
+
+
+def last_sound_frame(pcm: bytes, rate: int = 16000, ms: int = 100, level: int = 300) -> int:
+    """Index (in `frames(pcm, rate, ms)`) of the last frame with sound in it:
+    a sample above `level` (espeak-ng's own leading and trailing silence is ~0)."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.int32)
+    return int(np.flatnonzero(np.abs(samples) > level)[-1]) // (rate * ms // 1000)
 
 
 def write_wav(path: Path, pcm: bytes, rate: int = 16000) -> Path:

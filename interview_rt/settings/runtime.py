@@ -30,6 +30,9 @@ def _setting(default: Any, doc: str, env: str | None = None):
     return field(default=default, metadata={"doc": doc, "env": env})
 
 
+TURN_RULES = ("signals", "silence")  # RT_TURN_RULE's values (live/listener.py)
+
+
 @dataclass(frozen=True)
 class RuntimeSettings:
     # --- speech recognition -------------------------------------------------
@@ -139,6 +142,12 @@ class RuntimeSettings:
         "candidate's resumed speech reopens that answer (its AI reply is cancelled, "
         "unless the browser already reported it spoken with `ai.spoken`). 0 turns it off.",
     )
+    turn_rule: str = _setting(
+        "signals",
+        "What ends a spoken answer: `signals` (turn-taking v2: Silero VAD, Smart Turn, the words, "
+        "the candidate's rhythm; falls back to `silence` without the models) or `silence` "
+        "(RT_TURN_SILENCE_S after the last speech). docs/speech.md, 'Turn-taking v2'.",
+    )
     # --- storage faults (docs/reliability.md) ---------------------------------
     db_retry_attempts: int = _setting(
         3,
@@ -154,8 +163,9 @@ class RuntimeSettings:
         "Longest wait between two tries of a turn write (seconds), also the pace at "
         "which a live interview retries a kept answer while the database is down.",
     )
-    # Turn-taking v2's signals (docs/speech.md, "Turn-taking v2: the signals");
-    # measured by benchmarks/turns_quality.py, not yet used by live sessions.
+    # Turn-taking v2's signals (docs/speech.md, "Turn-taking v2: the signals"):
+    # live sessions use them with RT_TURN_RULE=signals (live/listener.py);
+    # measured by benchmarks/turns_quality.py.
     turn_models_dir: str = _setting(
         "var/models/turn",
         "Folder of the turn-taking models (Silero VAD, Smart Turn v3.2) that "
@@ -203,6 +213,11 @@ class RuntimeSettings:
     turn_rhythm_min_pauses: int = _setting(
         3,
         "Pauses heard in earlier answers before they change the threshold (else RT_TURN_SILENCE_S).",
+    )
+    turn_word_tail_s: float = _setting(
+        0.3,
+        "Signals' rule: a recognised word counts as speech up to this long after the last "
+        "voiced audio (Silero VAD); later word ends are the recogniser hearing noise.",
     )
     turn_rhythm_min_s: float = _setting(
         1.0, "Lowest silence threshold the candidate's rhythm may give."
@@ -352,6 +367,12 @@ class RuntimeSettings:
         "Comma-separated client addresses (e.g. the Prometheus server) that may read /metrics "
         "without logging in; the address is taken as for RT_TRUSTED_PROXIES.",
     )
+
+    def __post_init__(self) -> None:
+        if self.turn_rule not in TURN_RULES:
+            raise ConfigError(
+                f"turn_rule: {self.turn_rule!r} is not one of {', '.join(TURN_RULES)}"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> RuntimeSettings:

@@ -18,6 +18,8 @@ import asyncio
 import ctypes
 import difflib
 import gc
+import os
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -112,7 +114,32 @@ RECORDING = f"{__name__}.RecordingEngine"
 # --- streaming vs offline -----------------------------------------------------
 
 
+FRESH = "INTERVIEW_RT_TEST_FRESH_PROCESS"
+
+
 async def test_streaming_gives_partials_early_and_the_same_words_as_offline(settings):
+    if "onnxruntime" in sys.modules and not os.environ.get(FRESH):
+        # Measured: once onnxruntime is loaded (live sessions' turn models,
+        # earlier in the suite), this streamed and offline decode can differ by
+        # a word even with rand() reseeded (a bare `import onnxruntime` does
+        # it; other imports, threads or allocations do not). The claim is about
+        # Vosk alone, so it is checked in a process without onnxruntime.
+        test = f"{__file__}::test_streaming_gives_partials_early_and_the_same_words_as_offline"
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            test,
+            env={**os.environ, FRESH: "1"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await child.communicate()
+        assert child.returncode == 0, out.decode()[-3000:]
+        return
     # A fresh recogniser on both sides (a warm one carries speaker adaptation).
     settings.RT = replace(settings.RT, stt_keep_warm=False)
     pcm = silence(0.5) + speak(KOREAN_ANSWER) + silence(1.0) + speak(KOREAN_SHORT) + silence(0.5)
