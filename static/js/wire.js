@@ -16,6 +16,7 @@ export const ClientType = Object.freeze({
   OBSERVER_NOTE: "observer.note",
   OBSERVER_SUGGEST: "observer.suggest",
   RESUME: "resume",
+  AI_SPOKEN: "ai.spoken",
   PING: "ping",
 });
 
@@ -32,6 +33,8 @@ export const EventType = Object.freeze({
   OBSERVER_SUGGEST: "observer.suggest",
   OBSERVER_WARNING: "observer.warning",
   METRICS_TURN: "metrics.turn",
+  TURN_REOPENED: "turn.reopened",
+  AI_CANCELLED: "ai.cancelled",
   PRESENCE: "presence",
   PONG: "pong",
   ERROR: "error",
