@@ -12,6 +12,8 @@ from interviews import selectors
 from interviews.models import (
     DURATION_MAX_MINUTES,
     DURATION_MIN_MINUTES,
+    EXTRA_TIME_MAX_S,
+    EXTRA_TIME_MESSAGE,
     Conversation,
     Decision,
     Interviewer,
@@ -85,6 +87,20 @@ class SessionSerializer(serializers.ModelSerializer):
         min_value=DURATION_MIN_MINUTES, max_value=DURATION_MAX_MINUTES, default=30
     )
     language = serializers.CharField(max_length=16, required=False)
+    extra_time_s = serializers.FloatField(
+        min_value=0.0,
+        max_value=EXTRA_TIME_MAX_S,
+        required=False,
+        error_messages={
+            "invalid": EXTRA_TIME_MESSAGE,
+            "null": EXTRA_TIME_MESSAGE,
+            "min_value": EXTRA_TIME_MESSAGE,
+            "max_value": EXTRA_TIME_MESSAGE,
+        },
+        help_text="Accommodation: extra seconds of silence (0 to 30, default 0) the candidate "
+        "may pause before an answer is taken as finished; the turn rule adds it to every "
+        "silence it waits. Editable while the session is scheduled or in progress (409 after).",
+    )
     decision = serializers.SerializerMethodField(
         help_text="The current hiring decision (the newest), or null; "
         "history at /api/sessions/{id}/decision/."
@@ -105,6 +121,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "status",
             "language",
             "scheduled_at",
+            "extra_time_s",
             "started_at",
             "ended_at",
             "created_at",

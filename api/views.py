@@ -179,7 +179,9 @@ class SessionViewSet(viewsets.ModelViewSet):
         serializer.instance = services.create_session(**serializer.validated_data)
 
     def perform_update(self, serializer):
-        services.update_session(session=serializer.instance, changes=serializer.validated_data)
+        services.update_session(
+            session=serializer.instance, changes=serializer.validated_data, actor=self.request.user
+        )
 
     def perform_destroy(self, instance):
         services.delete_session(session=instance)

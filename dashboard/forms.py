@@ -9,7 +9,12 @@ from django.contrib.auth.forms import AuthenticationForm
 from interviewer import bank
 from interviewer.prompts import LANGUAGES
 from interviews import selectors
-from interviews.models import DURATION_MAX_MINUTES, DURATION_MIN_MINUTES
+from interviews.models import (
+    DURATION_MAX_MINUTES,
+    DURATION_MIN_MINUTES,
+    EXTRA_TIME_MAX_S,
+    EXTRA_TIME_MESSAGE,
+)
 
 MAX_QUESTIONS = 50
 MAX_QUESTION_CHARS = 2000
@@ -38,6 +43,33 @@ class BankChoiceField(forms.ModelMultipleChoiceField):
         return f"{obj.question_text} ({facts})" if facts else obj.question_text
 
 
+def extra_time_field(**kwargs) -> forms.FloatField:
+    """The accommodation, as the new-interview form and the interview's page take it."""
+    return forms.FloatField(
+        min_value=0,
+        max_value=EXTRA_TIME_MAX_S,
+        label="Extra time to answer (seconds)",
+        error_messages={
+            "invalid": EXTRA_TIME_MESSAGE,
+            "min_value": EXTRA_TIME_MESSAGE,
+            "max_value": EXTRA_TIME_MESSAGE,
+            "required": EXTRA_TIME_MESSAGE,
+        },
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+        **kwargs,
+    )
+
+
+class ExtraTimeForm(forms.Form):
+    """The interview page's accommodation control."""
+
+    extra_time_s = extra_time_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["extra_time_s"].widget.attrs["aria-describedby"] = "extra-time-help"
+
+
 class NewInterviewForm(forms.Form):
     title = forms.CharField(max_length=200, label="Title")
     existing_student = forms.ModelChoiceField(
@@ -63,6 +95,7 @@ class NewInterviewForm(forms.Form):
         label="Duration (minutes)",
     )
     language = forms.ChoiceField(label="Language")
+    extra_time_s = extra_time_field(required=False, initial=0)
     scheduled_at = forms.DateTimeField(
         required=False,
         label="Scheduled time (optional)",

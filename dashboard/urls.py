@@ -35,4 +35,9 @@ urlpatterns = [
     ),
     path("dashboard/<uuid:session_uuid>/report/", views.generate_report, name="session-report"),
     path("dashboard/<uuid:session_uuid>/rotate-link/", views.rotate_link, name="session-rotate"),
+    path(
+        "dashboard/<uuid:session_uuid>/extra-time/",
+        views.set_extra_time,
+        name="session-extra-time",
+    ),
 ]

@@ -19,7 +19,7 @@ from interviews.models import AuditEntry, InterviewSession
 from reports import services as report_services
 
 from .auth import staff_required
-from .forms import NewInterviewForm, mark_invalid_fields
+from .forms import ExtraTimeForm, NewInterviewForm, mark_invalid_fields
 
 Status = InterviewSession.Status
 
@@ -70,6 +70,7 @@ def new_interview(request):
                 description=data["job_description"],
                 questions=data["questions"],
                 bank_questions=list(data["bank_questions"]),
+                extra_time_s=data["extra_time_s"] or 0.0,
                 created_by=request.user,
             )
         except DomainError as exc:
@@ -116,6 +117,8 @@ def live(request, session_uuid):
             "questions": questions,
             "report": report,
             "phase": phase(session),
+            "extra_time": f"{session.extra_time_s:g}",
+            "extra_time_form": ExtraTimeForm(initial={"extra_time_s": session.extra_time_s}),
         },
     )
 
@@ -178,6 +181,29 @@ def generate_report(session, user) -> str:
 def rotate_link(session, user) -> str:
     services.rotate_join_token(session=session, actor=user)
     return "The candidate has a new link; the old one no longer works."
+
+
+@staff_required
+@require_POST
+def set_extra_time(request, session_uuid):
+    """The accommodation, changed on the interview's page (scheduled or in
+    progress); audited by the service. Back to the page with what happened."""
+    try:
+        session = selectors.session_by_uuid(session_uuid)
+    except NotFound:
+        return render(request, "dashboard/live_missing.html", status=404)
+    form = ExtraTimeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["extra_time_s"][0])
+        return redirect("live", session_uuid=session.session_id)
+    seconds = form.cleaned_data["extra_time_s"]
+    try:
+        services.set_extra_time(session=session, extra_time_s=seconds, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Extra time to answer: {seconds:g} seconds.")
+    return redirect("live", session_uuid=session.session_id)
 
 
 def phase(session: InterviewSession) -> str:

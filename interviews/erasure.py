@@ -198,7 +198,10 @@ def _anonymise_sessions(
         session.description = redact(session.description)
         session.evaluation = None
         session.ai_state = _text_state(session.ai_state)
-        fields = ["student", "title", "description", "evaluation", "ai_state", "updated_at"]
+        # An accommodation says something about the candidate (a need for time).
+        session.extra_time_s = 0.0
+        fields = ["student", "title", "description", "evaluation", "ai_state", "extra_time_s"]
+        fields.append("updated_at")
         if session.status == Status.SCHEDULED:
             # Nobody is left to take it; the link the candidate was sent stops working.
             session.status, session.ended_at = Status.CANCELLED, timezone.now()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import uuid
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -18,6 +20,15 @@ DURATION_MAX_MINUTES = 600
 # An accommodation: extra seconds of silence a candidate may pause before the
 # turn rule ends their answer (live/turn_rule.py adds it to every wait).
 EXTRA_TIME_MAX_S = 30.0
+EXTRA_TIME_MESSAGE = "Extra time must be a number of seconds from 0 to 30."
+
+
+def validate_extra_time(value: float) -> None:
+    """0 to EXTRA_TIME_MAX_S seconds, a real number (not NaN or infinite); one
+    message for every way in (REST, the dashboard, the admin)."""
+    finite = isinstance(value, int | float) and math.isfinite(value)
+    if not finite or not 0 <= value <= EXTRA_TIME_MAX_S:
+        raise ValidationError(EXTRA_TIME_MESSAGE, code="extra_time")
 
 
 def new_join_token() -> str:
@@ -122,7 +133,7 @@ class InterviewSession(models.Model):
     evaluation = models.JSONField(null=True, blank=True)
     extra_time_s = models.FloatField(
         default=0.0,
-        validators=[MinValueValidator(0.0), MaxValueValidator(EXTRA_TIME_MAX_S)],
+        validators=[validate_extra_time],
         help_text="Accommodation: extra seconds of silence the candidate may pause "
         "before their answer is taken as finished (0 to 30).",
     )
@@ -274,6 +285,7 @@ class AuditEntry(models.Model):
         ENDED = "ended", "Ended"
         CANCELLED = "cancelled", "Cancelled"
         LINK_ROTATED = "link_rotated", "Join link rotated"
+        ACCOMMODATION = "accommodation", "Extra time changed"
         ERASURE = "erasure", "Candidate data erased"
 
     session = models.ForeignKey(

@@ -108,6 +108,7 @@ def create_session(
     duration_minutes: int = 30,
     scheduled_at: datetime | None = None,
     language: str | None = None,
+    extra_time_s: float = 0.0,
 ) -> InterviewSession:
     session = InterviewSession(
         interviewer=interviewer,
@@ -116,6 +117,7 @@ def create_session(
         description=description or "",
         duration_minutes=duration_minutes,
         scheduled_at=scheduled_at,
+        extra_time_s=extra_time_s,
     )
     if language:
         session.language = language
@@ -130,15 +132,49 @@ SESSION_MANAGED_FIELDS = frozenset(
 )
 
 
+# The accommodation can change until the interview is over (scheduled or in progress).
+_EXTRA_TIME_EDITABLE = {Status.SCHEDULED, Status.IN_PROGRESS}
+
+
 @transaction.atomic
-def update_session(*, session: InterviewSession, changes: Mapping[str, Any]) -> InterviewSession:
+def update_session(
+    *, session: InterviewSession, changes: Mapping[str, Any], actor=None
+) -> InterviewSession:
+    """An edit. A change of `extra_time_s` (the accommodation) is refused once
+    the interview is over (409) and, with `actor`, is a line of the audit trail."""
     managed = sorted(SESSION_MANAGED_FIELDS.intersection(changes))
     if managed:
         raise InvalidInput(
             f"{', '.join(managed)} cannot be edited; the status changes through "
             "POST /api/sessions/{id}/start/, /end/ or /cancel/."
         )
-    return _apply(session, changes)
+    before = session.extra_time_s
+    extra_time_changed = "extra_time_s" in changes and changes["extra_time_s"] != before
+    if extra_time_changed and session.status not in _EXTRA_TIME_EDITABLE:
+        raise InvalidTransition(
+            "The extra time can change only before or during the interview; "
+            f"this one is {session.get_status_display().lower()}."
+        )
+    for name, value in changes.items():
+        setattr(session, name, value)
+    session.full_clean()
+    # Only the edited fields: the row's status, event counter and AI state
+    # belong to the live interview, which may have moved on since `session`
+    # was read.
+    session.save(update_fields=[*changes, "updated_at"])
+    if extra_time_changed and actor is not None:
+        # No values: an accommodation says something about the candidate, and
+        # the trail outlives erasure (record_audit). The session holds the value.
+        record_audit(session=session, action=AuditEntry.Action.ACCOMMODATION, actor=actor)
+    return session
+
+
+def set_extra_time(
+    *, session: InterviewSession, extra_time_s: float, actor=None
+) -> InterviewSession:
+    """The accommodation: extra seconds of silence before an answer is taken as
+    finished (0 to 30), while the interview is scheduled or in progress."""
+    return update_session(session=session, changes={"extra_time_s": extra_time_s}, actor=actor)
 
 
 @transaction.atomic
@@ -596,6 +632,7 @@ def create_interview(
     description: str = "",
     questions: Sequence[str] = (),
     bank_questions: Sequence[Question] = (),
+    extra_time_s: float = 0.0,
     created_by=None,
 ) -> InterviewSession:
     """The session with its people and plan, all or nothing: a new candidate or
@@ -613,6 +650,7 @@ def create_interview(
         duration_minutes=duration_minutes,
         scheduled_at=scheduled_at,
         language=language,
+        extra_time_s=extra_time_s,
     )
     for order, text in enumerate(questions, start=1):
         create_question(session=session, question_text=text, order=order)

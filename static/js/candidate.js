@@ -31,6 +31,14 @@ const store = {
 // Local loudness that counts as the candidate talking over the interviewer.
 const BARGE_IN_RMS = 0.06;
 const BARGE_IN_MS = 300;
+// The quiet indicator (docs/browser.md): the microphone level that counts as
+// the candidate's voice, how long it must last to count as having spoken, and
+// how long the microphone must be quieter than that before the page says it
+// is still listening while the server waits to see if the answer is finished.
+const VOICE_RMS = 0.03;
+const VOICE_MS = 200;
+const QUIET_MS = 600;
+const LISTENING = "Listening… take your time.";
 
 const FATAL_MESSAGES = {
   invalid:
@@ -85,6 +93,12 @@ const state = {
   replyStreaming: false,
   ended: false,
   loudSince: 0,
+  // The quiet indicator: the candidate has spoken in this turn (words
+  // recognised, or their voice at the microphone), since when the microphone
+  // has been quiet, since when it has been loud.
+  spoke: false,
+  quietSince: 0,
+  voiceSince: 0,
   // A typed answer sent on an open connection whose commit has not come back:
   // a connection lost before then may have lost it.
   unconfirmed: "",
@@ -99,6 +113,9 @@ const voice = new Voice({
   lang: cfg.language,
   muted: store.get("muted") === "1",
   onSpeaking: (on) => on && setActivity("The interviewer is speaking…"),
+  // The reply was heard to its end (or the candidate muted the voice and read
+  // it): the server may use it to judge turn-taking (docs/browser.md).
+  onReplySpoken: (conversationId) => socket.send({ type: ClientType.AI_SPOKEN, conversation_id: conversationId }),
 });
 
 const mic = new Microphone({
@@ -111,6 +128,7 @@ const mic = new Microphone({
     $("meter-bar").style.width = `${Math.round(position * 100)}%`;
     $("live-meter-bar").style.width = `${Math.round(position * 100)}%`;
     bargeIn(rms);
+    listenLevel(rms);
   },
   onEnded: () => {
     state.capturing = false;
@@ -200,6 +218,7 @@ function applyMode() {
   const typed = state.mode === "typed";
   $("done").hidden = typed;
   $("hold").hidden = typed;
+  $("hold-hint").hidden = typed;
   $("live-meter-bar").parentElement.hidden = typed;
   if (typed) showMicOff("You are answering by typing.", "Use my microphone instead");
 }
@@ -306,12 +325,28 @@ function onEvent(event) {
       transcript.apply(event);
       voice.stop(); // the candidate is talking: the interviewer stops
       setActivity("Listening…");
+      state.spoke = true;
       break;
     case EventType.TRANSCRIPT_FINAL:
       transcript.apply(event);
+      if (!state.replaying) state.spoke = true;
+      break;
+    case EventType.TURN_REOPENED:
+      // The candidate went on: the answer is in progress again, and the reply
+      // still streaming for it is taken back (its ai.cancelled may follow).
+      transcript.apply(event);
+      voice.withdraw();
+      state.replyStreaming = false;
+      if (!state.replaying) setActivity("Listening…");
+      break;
+    case EventType.AI_CANCELLED:
+      transcript.apply(event);
+      voice.withdraw(event.conversation_id);
       break;
     case EventType.TURN_COMMITTED:
       transcript.apply(event);
+      state.spoke = false;
+      showListening(false);
       setActivity("Answer received.");
       state.unconfirmed = "";
       // Saved after all (a slow database, or a commit that beat the drop).
@@ -324,14 +359,14 @@ function onEvent(event) {
       }
       break;
     case EventType.AI_DELTA:
+      if (!transcript.apply(event)) break; // a reply taken back as it streamed
       state.replyStreaming = true;
-      transcript.apply(event);
       voice.delta(event.text || "");
       break;
     case EventType.AI_MESSAGE:
       state.aiOpened = true;
       transcript.apply(event);
-      if (state.replyStreaming) voice.finish(event.text || "");
+      if (state.replyStreaming) voice.finish(event.text || "", event.conversation_id);
       state.replyStreaming = false;
       if (!voice.speaking) setActivity(state.mode === "typed" ? "Your turn: type your answer." : "Your turn.");
       break;
@@ -432,6 +467,45 @@ function bargeIn(rms) {
   else if (now - state.loudSince >= BARGE_IN_MS) voice.stop();
 }
 
+/**
+ * The quiet indicator: once the candidate has spoken in this turn and the
+ * microphone has been quiet a moment, the page says it is still listening
+ * (the server is waiting to see if the answer is finished). It goes when
+ * their voice comes back or the answer is committed.
+ */
+function listenLevel(rms) {
+  if (!state.capturing || state.ended || voice.speaking) {
+    state.quietSince = 0;
+    state.voiceSince = 0;
+    showListening(false);
+    return;
+  }
+  const now = performance.now();
+  if (rms >= VOICE_RMS) {
+    state.quietSince = 0;
+    if (!state.voiceSince) state.voiceSince = now;
+    else if (now - state.voiceSince >= VOICE_MS) state.spoke = true;
+    showListening(false);
+    return;
+  }
+  state.voiceSince = 0;
+  if (!state.quietSince) state.quietSince = now;
+  if (state.spoke && now - state.quietSince >= QUIET_MS) showListening(true);
+}
+
+function showListening(on) {
+  const box = $("listening");
+  const text = on ? LISTENING : "";
+  if (box.textContent !== text) box.textContent = text;
+}
+
+/** "Give me a moment": no silence ends this answer until the candidate speaks again. */
+function holdTurn() {
+  if (state.mode === "typed" || state.ended) return;
+  socket.send({ type: ClientType.TURN_HOLD });
+  setActivity("Take your time: the interviewer waits until you speak again.");
+}
+
 async function resumeMic() {
   if (state.mode === "typed") state.mode = "voice";
   store.set("mode", state.mode);
@@ -481,9 +555,15 @@ $("done").addEventListener("click", () => {
   state.lastSent = "answer";
   setActivity("Answer sent. The interviewer is thinking…");
 });
-$("hold").addEventListener("click", () => {
-  socket.send({ type: ClientType.TURN_HOLD });
-  setActivity("Take your time: the interviewer waits until you speak again.");
+$("hold").addEventListener("click", holdTurn);
+// Esc is "Give me a moment" anywhere on the interview screen, the answer box
+// included: it types nothing there (and an input method composing Korean
+// keeps its own Esc). With the end dialog open, Esc closes the dialog.
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape" || e.repeat || e.isComposing || e.keyCode === 229) return;
+  if ($("interview").hidden || $("hold").hidden || $("end-dialog").open) return;
+  e.preventDefault();
+  holdTurn();
 });
 const muteButton = $("mute");
 function renderMute() {

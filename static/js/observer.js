@@ -30,8 +30,10 @@ const state = {
 };
 const questions = new Map(cfg.questions.map((q, i) => [q.id, { ...q, position: i + 1 }]));
 
+// Replies taken back stay, struck through and labelled; reopened answers are noted.
 const transcript = new Transcript($("transcript"), {
   labels: { ai: "Interviewer (AI)", student: "Candidate" },
+  showWithdrawn: true,
   onRender: (entries) => {
     $("transcript-empty").hidden = entries.length > 0;
   },

@@ -11,6 +11,12 @@
 // in a lighter style. Partial text and the streaming reply are hidden from
 // screen readers (they change many times a second); finished turns are
 // announced once by the list's aria-live region.
+//
+// Taking back (docs/protocol.md): `turn.reopened` puts a committed answer back
+// in progress (its next `turn.committed`, same conversation_id, replaces its
+// line: one line per answer), and `ai.cancelled` takes back the reply to it.
+// The candidate's page drops that reply; the observers' (`showWithdrawn`)
+// strike it through, labelled "taken back", and note the reopening.
 
 import { EventType } from "./wire.js";
 
@@ -20,13 +26,16 @@ const TRANSCRIPT_TYPES = new Set([
   EventType.AI_MESSAGE,
   EventType.INTERVIEW_ENDED,
   EventType.OBSERVER_WARNING,
+  EventType.TURN_REOPENED,
+  EventType.AI_CANCELLED,
 ]);
 
 export class Transcript {
-  constructor(list, { labels = {}, onRender } = {}) {
+  constructor(list, { labels = {}, onRender, showWithdrawn = false } = {}) {
     this.list = list;
     this.labels = { ai: "Interviewer", student: "You", system: "", ...labels };
     this.onRender = onRender;
+    this.showWithdrawn = showWithdrawn;
     this.events = new Map(); // seq -> event
     this.partial = "";
     this.streaming = "";
@@ -38,11 +47,16 @@ export class Transcript {
     if (type === EventType.TRANSCRIPT_PARTIAL) {
       this.partial = event.text || "";
     } else if (type === EventType.AI_DELTA) {
+      // A reply still streaming when its answer was reopened is taken back.
+      if (this.reopenedSinceCommit()) return false;
       this.streaming += event.text || "";
     } else if (TRANSCRIPT_TYPES.has(type) && typeof event.seq === "number") {
       this.events.set(event.seq, event);
       if (type === EventType.TRANSCRIPT_FINAL || type === EventType.TURN_COMMITTED) this.partial = "";
       if (type === EventType.AI_MESSAGE) this.streaming = "";
+      // The reply streaming for a reopened answer is taken back with it (not
+      // when an old reopening is replayed after a later answer).
+      if (this.reopenedSinceCommit()) this.streaming = "";
     } else {
       return false;
     }
@@ -52,7 +66,18 @@ export class Transcript {
 
   /** Whether words of a student answer are shown that the server has not committed. */
   hasOpenAnswer() {
-    return this.derive().some((e) => e.kind === "student" && !e.committed && (e.text || e.partial));
+    return this.derive().some((e) => e.kind === "student" && !e.committed && (e.finals.length || e.partial));
+  }
+
+  /** Whether the latest word on the answers is a reopening (by seq, whatever the arrival order). */
+  reopenedSinceCommit() {
+    let reopened = -1;
+    let committed = -1;
+    for (const [seq, ev] of this.events) {
+      if (ev.type === EventType.TURN_REOPENED) reopened = Math.max(reopened, seq);
+      if (ev.type === EventType.TURN_COMMITTED) committed = Math.max(committed, seq);
+    }
+    return reopened > committed;
   }
 
   /**
@@ -76,42 +101,76 @@ export class Transcript {
   }
 
   derive() {
-    const entries = [];
+    let entries = [];
     let open = null; // the student turn still collecting finals
     let studentTurns = 0;
+    const answers = new Map(); // conversation_id -> the student entry it committed
+    const replies = new Map(); // conversation_id -> the AI entry
+    const newAnswer = (seq) => {
+      open = { key: `st-${studentTurns}`, kind: "student", seq, finals: [], base: "", text: "" };
+      entries.push(open);
+    };
     const seqs = [...this.events.keys()].sort((a, b) => a - b);
     for (const seq of seqs) {
       const ev = this.events.get(seq);
       if (ev.type === EventType.TRANSCRIPT_FINAL) {
-        if (!open) {
-          open = { key: `st-${studentTurns}`, kind: "student", seq, finals: [], text: "" };
-          entries.push(open);
-        }
+        if (!open) newAnswer(seq);
         open.finals.push(ev.text);
-        open.text = open.finals.join(" ");
+        open.text = [open.base, ...open.finals].filter(Boolean).join(" ");
       } else if (ev.type === EventType.TURN_COMMITTED) {
-        if (!open) {
-          open = { key: `st-${studentTurns}`, kind: "student", seq, finals: [] };
-          entries.push(open);
-        }
+        const known = ev.conversation_id == null ? undefined : answers.get(ev.conversation_id);
+        if (known && open && open !== known) entries = entries.filter((e) => e !== open);
+        if (known) open = known;
+        else if (!open) newAnswer(seq);
         open.text = ev.text;
+        open.finals = [];
+        open.base = "";
         open.committed = true;
         open.committedSeq = seq;
+        open.conversationId = ev.conversation_id;
+        if (!known) {
+          if (ev.conversation_id != null) answers.set(ev.conversation_id, open);
+          studentTurns += 1;
+        }
         open = null;
-        studentTurns += 1;
+      } else if (ev.type === EventType.TURN_REOPENED) {
+        const answer = answers.get(ev.conversation_id);
+        if (!answer) continue;
+        // Words already heard of the continuation join the reopened answer's line.
+        const heard = open && open !== answer ? open.finals : [];
+        if (open && open !== answer) entries = entries.filter((e) => e !== open);
+        answer.committed = false;
+        answer.reopened = true;
+        answer.base = answer.text;
+        answer.finals = [...heard];
+        answer.text = [answer.base, ...answer.finals].filter(Boolean).join(" ");
+        open = answer;
+        if (this.showWithdrawn) {
+          entries.push({ key: `reopen-${seq}`, kind: "system", seq, text: "The candidate went on with their answer." });
+        }
+      } else if (ev.type === EventType.AI_CANCELLED) {
+        const reply = replies.get(ev.conversation_id);
+        if (reply) reply.withdrawn = true;
       } else if (ev.type === EventType.AI_MESSAGE) {
-        entries.push({ key: `ai-${seq}`, kind: "ai", seq, text: ev.text, questionId: ev.question_id });
+        const reply = {
+          key: `ai-${seq}`,
+          kind: "ai",
+          seq,
+          text: ev.text,
+          questionId: ev.question_id,
+          conversationId: ev.conversation_id,
+        };
+        if (ev.conversation_id != null) replies.set(ev.conversation_id, reply);
+        entries.push(reply);
       } else if (ev.type === EventType.INTERVIEW_ENDED) {
         entries.push({ key: `end-${seq}`, kind: "system", seq, text: "The interview has ended." });
       } else if (ev.type === EventType.OBSERVER_WARNING) {
         entries.push({ key: `warn-${seq}`, kind: "warning", seq, text: ev.message || ev.code });
       }
     }
+    if (!this.showWithdrawn) entries = entries.filter((e) => !e.withdrawn);
     if (this.partial) {
-      if (!open) {
-        open = { key: `st-${studentTurns}`, kind: "student", finals: [], text: "" };
-        entries.push(open);
-      }
+      if (!open) newAnswer(undefined);
       open.partial = this.partial;
     }
     if (this.streaming) {
@@ -149,6 +208,9 @@ export class Transcript {
     const who = document.createElement("span");
     who.className = "turn__who";
     who.textContent = this.labels[entry.kind] || "";
+    const tag = document.createElement("span");
+    tag.className = "turn__tag";
+    who.append(tag);
     const text = document.createElement("p");
     text.className = "turn__text";
     const final = document.createElement("span");
@@ -169,6 +231,8 @@ export class Transcript {
     }
     li.classList.toggle("turn--live", Boolean(entry.live));
     li.classList.toggle("turn--open", entry.kind === "student" && !entry.committed);
+    li.classList.toggle("turn--withdrawn", Boolean(entry.withdrawn));
+    setText(li.querySelector(".turn__tag"), entry.withdrawn ? " · taken back" : "");
     if (entry.live) li.setAttribute("aria-hidden", "true");
     else li.removeAttribute("aria-hidden");
     const final = li.querySelector(".turn__final");

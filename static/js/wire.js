@@ -33,6 +33,8 @@ export const EventType = Object.freeze({
   OBSERVER_SUGGEST: "observer.suggest",
   OBSERVER_WARNING: "observer.warning",
   METRICS_TURN: "metrics.turn",
+  TURN_REOPENED: "turn.reopened",
+  AI_CANCELLED: "ai.cancelled",
   PRESENCE: "presence",
   TURN_REOPENED: "turn.reopened",
   AI_CANCELLED: "ai.cancelled",

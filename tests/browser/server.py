@@ -200,3 +200,12 @@ class LiveServer:
                 [session_uuid.replace("-", "")],
             ).fetchall()
         return [json.loads(row[0] or "{}") for row in rows]
+
+    def last_seq(self, session_uuid: str) -> int:
+        """The session's newest event seq, read from the server's SQLite file."""
+        with sqlite3.connect(self.workdir / "db.sqlite3") as db:
+            row = db.execute(
+                "SELECT last_seq FROM interviews_interviewsession WHERE session_id = ?",
+                [session_uuid.replace("-", "")],
+            ).fetchone()
+        return int(row[0])

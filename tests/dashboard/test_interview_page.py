@@ -181,3 +181,71 @@ def test_the_candidate_page_knows_whether_the_ai_has_greeted(session):
     assert (config["status"], config["ai_opened"]) == ("in_progress", False)
     started(session)
     assert candidate_config(session)["ai_opened"] is True
+
+
+# --- the accommodation: extra time to answer --------------------------------------
+
+
+def extra_time_card(html: str) -> str:
+    return html.split('id="extra-time"', 1)[1].split("</section>", 1)[0]
+
+
+def set_extra_time(client, session, value: str):
+    return client.post(
+        f"/dashboard/{session.session_id}/extra-time/", {"extra_time_s": value}, follow=True
+    )
+
+
+def test_extra_time_is_shown_and_set_while_scheduled_and_in_progress(staff_browser, session):
+    card = extra_time_card(page(staff_browser, session))
+    assert "None: the usual pause" in card
+    assert 'value="0.0"' in card and ">Save extra time</button>" in card
+    assert 'aria-describedby="extra-time-help"' in card
+
+    r = set_extra_time(staff_browser, session, "12.5")
+    session.refresh_from_db()
+    assert session.extra_time_s == 12.5
+    html = r.content.decode()
+    assert "Extra time to answer: 12.5 seconds." in html
+    assert "12.5 seconds more than the usual pause" in extra_time_card(html)
+
+    started(session)
+    r = set_extra_time(staff_browser, session, "3")
+    session.refresh_from_db()
+    assert session.extra_time_s == 3
+    assert "3 seconds more than the usual pause" in extra_time_card(r.content.decode())
+    assert [a for a, _ in audit(session) if a == "accommodation"] == ["accommodation"] * 2
+    assert ("accommodation", "staff") in audit(session)
+
+
+@pytest.mark.parametrize("value", ["31", "-2", "a while", ""])
+def test_a_bad_extra_time_is_said_and_changes_nothing(staff_browser, session, value):
+    r = set_extra_time(staff_browser, session, value)
+    html = r.content.decode()
+    assert 'data-message="error"' in html
+    assert "Extra time must be a number of seconds from 0 to 30." in html
+    session.refresh_from_db()
+    assert session.extra_time_s == 0
+    assert "accommodation" not in [a for a, _ in audit(session)]
+
+
+def test_once_over_the_extra_time_is_only_shown(staff_browser, session):
+    services.set_extra_time(session=session, extra_time_s=5)
+    services.transition_session(session=session, action="cancel")
+    card = extra_time_card(page(staff_browser, session))
+    assert "5 seconds more than the usual pause" in card
+    assert 'class="extra-time-form" data-phase="scheduled in_progress" hidden' in card
+    r = set_extra_time(staff_browser, session, "9")  # a page left open from before
+    assert "only before or during the interview" in r.content.decode()
+    session.refresh_from_db()
+    assert session.extra_time_s == 5
+
+
+def test_setting_extra_time_needs_staff_and_a_post(plain_user, staff_browser, session):
+    client = Client()
+    client.force_login(plain_user)
+    r = client.post(f"/dashboard/{session.session_id}/extra-time/", {"extra_time_s": "9"})
+    assert r.status_code == 302 and r["Location"].startswith("/dashboard/login/")
+    assert staff_browser.get(f"/dashboard/{session.session_id}/extra-time/").status_code == 405
+    session.refresh_from_db()
+    assert session.extra_time_s == 0

@@ -43,6 +43,7 @@ def test_the_form_has_a_label_for_every_field(staff_browser):
         ("duration_minutes", "Duration (minutes)"),
         ("language", "Language"),
         ("scheduled_at", "Scheduled time (optional)"),
+        ("extra_time_s", "Extra time to answer (seconds)"),
         ("job_description", "Job description"),
         ("questions", "Questions, one per line"),
     ]:
@@ -77,10 +78,19 @@ def test_a_new_candidate_interviewer_session_and_questions_in_one_go(staff_brows
         (2, "What did you ship last?"),
         (3, "Why this team?"),
     ]
+    assert session.extra_time_s == 0  # not given: no accommodation
     entry = AuditEntry.objects.get(session=session, action="created")
     assert entry.actor == staff_user and entry.detail == {"questions": 3}
     page = staff_browser.get(r["Location"]).content.decode()
     assert "The interview is ready" in page and session.join_token in page
+
+
+def test_extra_time_is_saved_with_the_new_interview_and_shown_on_its_page(staff_browser):
+    r = staff_browser.post(URL, {**FORM, "extra_time_s": "8.5"})
+    session = InterviewSession.objects.get()
+    assert r.status_code == 302 and session.extra_time_s == 8.5
+    page = staff_browser.get(r["Location"]).content.decode()
+    assert "8.5 seconds more than the usual pause" in page
 
 
 def test_an_existing_candidate_and_interviewer_and_bank_questions(staff_browser, student):
@@ -132,6 +142,9 @@ def test_an_existing_candidate_and_interviewer_and_bank_questions(staff_browser,
         ({"language": "xx"}, "language", "Select a valid choice."),
         ({"scheduled_at": "tomorrow"}, "scheduled_at", "Enter a valid date/time."),
         ({"existing_student": "999"}, "existing_student", "Select a valid choice."),
+        ({"extra_time_s": "45"}, "extra_time_s", "from 0 to 30"),
+        ({"extra_time_s": "-1"}, "extra_time_s", "from 0 to 30"),
+        ({"extra_time_s": "lots"}, "extra_time_s", "from 0 to 30"),
     ],
 )
 def test_bad_input_shows_the_fields_errors_and_saves_nothing(

@@ -196,8 +196,8 @@ def test_admin_change_form_cannot_set_the_status(admin_client, session):
         "title": "Renamed in admin",
         "description": "",
         "duration_minutes": 45,
-        "extra_time_s": 0,
         "language": "en",
+        "extra_time_s": 0,
         "ai_state": "{}",
         "evaluation": "null",
         "status": "completed",
@@ -219,8 +219,8 @@ def test_admin_duration_bounds(admin_client, session):
         "student": session.student_id,
         "title": "T",
         "duration_minutes": 0,
-        "extra_time_s": 0,
         "language": "en",
+        "extra_time_s": 0,
         "ai_state": "{}",
         "evaluation": "null",
         "questions-TOTAL_FORMS": 0,
@@ -232,6 +232,35 @@ def test_admin_duration_bounds(admin_client, session):
     assert r.status_code == 200 and "greater than or equal to 1" in r.content.decode()
 
 
+@pytest.mark.parametrize(("seconds", "saved"), [("12.5", 12.5), ("31", None), ("-1", None)])
+def test_admin_sets_the_extra_time_within_bounds(admin_client, session, seconds, saved):
+    url = reverse("admin:interviews_interviewsession_change", args=[session.pk])
+    assert 'name="extra_time_s"' in admin_client.get(url).content.decode()
+    form = {
+        "interviewer": session.interviewer_id,
+        "student": session.student_id,
+        "title": session.title,
+        "duration_minutes": 30,
+        "language": "en",
+        "extra_time_s": seconds,
+        "ai_state": "{}",
+        "evaluation": "null",
+        "questions-TOTAL_FORMS": 0,
+        "questions-INITIAL_FORMS": 0,
+        "conversations-TOTAL_FORMS": 0,
+        "conversations-INITIAL_FORMS": 0,
+    }
+    r = admin_client.post(url, form)
+    session.refresh_from_db()
+    if saved is None:
+        assert r.status_code == 200
+        assert "Extra time must be a number of seconds from 0 to 30." in r.content.decode()
+        assert session.extra_time_s == 0
+    else:
+        assert r.status_code == 302, r.content.decode()[:2000]
+        assert session.extra_time_s == saved
+
+
 def test_admin_added_session_is_announced(admin_client, interviewer, student):
     r = admin_client.post(
         reverse("admin:interviews_interviewsession_add"),
@@ -240,8 +269,8 @@ def test_admin_added_session_is_announced(admin_client, interviewer, student):
             "student": student.pk,
             "title": "Added in admin",
             "duration_minutes": 30,
-            "extra_time_s": 0,
             "language": "en",
+            "extra_time_s": 0,
             "ai_state": "{}",
             "evaluation": "null",
             "questions-TOTAL_FORMS": 0,

@@ -97,6 +97,7 @@ def test_the_interview_stays_anonymised_with_its_decision_and_dates(
     full, jane, staff_user, django_capture_on_commit_callbacks
 ):
     last_seq, started, ended = full.last_seq, full.started_at, full.ended_at
+    InterviewSession.objects.filter(pk=full.pk).update(extra_time_s=12.0)  # an accommodation
     record = erase(jane, staff_user, capture=django_capture_on_commit_callbacks)
     placeholder = record.placeholder
     assert placeholder.name == f"Erased candidate #{record.pk}"
@@ -112,6 +113,7 @@ def test_the_interview_stays_anonymised_with_its_decision_and_dates(
     assert (full.status, full.started_at, full.ended_at) == ("completed", started, ended)
     assert full.last_seq == last_seq
     assert full.evaluation is None
+    assert full.extra_time_s == 0  # what the candidate needed goes with them
     # Progress stays, every text goes.
     assert full.ai_state == {
         "opened": True,
