@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -31,7 +32,10 @@ def speak(text: str, rate: int = 16000, voice: str = "ko") -> bytes:
     key = hashlib.sha1(f"{voice}|{rate}|{text}".encode()).hexdigest()[:16]
     raw = CACHE / f"{key}.s16"
     if not raw.exists():
-        wav = CACHE / f"{key}.wav"
+        # Per-process names, then one atomic rename: parallel test workers may
+        # make the same clip at once, and none may read half of it.
+        wav = CACHE / f"{key}.{os.getpid()}.wav"
+        made = CACHE / f"{key}.{os.getpid()}.s16"
         subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
         subprocess.run(
             [
@@ -47,10 +51,12 @@ def speak(text: str, rate: int = 16000, voice: str = "ko") -> bytes:
                 "signed-integer",
                 "-t",
                 "raw",
-                str(raw),
+                str(made),
             ],
             check=True,
         )
+        os.replace(made, raw)
+        wav.unlink(missing_ok=True)
     return raw.read_bytes()
 
 

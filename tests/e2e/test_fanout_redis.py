@@ -15,7 +15,9 @@ from tests.wsclient import drain, events_until, join_token, replayed_seqs, ws_ba
 
 from .test_tcp import redis_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.channel_layer]
+# Not marked channel_layer: it always uses Redis (below), so the PostgreSQL/Redis
+# pass would only run it a second time.
+pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 REDIS_URL = "redis://127.0.0.1:6379/8"
 OBSERVERS = 24
 

@@ -90,7 +90,8 @@ def test_one_daphne_process(tmp_path):
         server.stop()
 
 
-@pytest.mark.channel_layer
+# Not marked channel_layer: it always runs its servers on Redis, so the
+# PostgreSQL/Redis pass would only run it a second time.
 def test_two_daphne_processes_share_events_through_redis(tmp_path):
     require_service(redis_up(), "Redis is not reachable on 127.0.0.1:6379")
     a, b = servers(tmp_path, 2, redis=REDIS_URL)
