@@ -84,9 +84,12 @@ def own_capacity(load: Load, *, held: int, target_s: float, limit: int) -> int:
     Its predicted capacity at the latency target, at most `limit`; while the
     measured wait for finals is already past the target (the decoders are not
     keeping up), no more than it holds. A process holding nothing always
-    takes one (a reading from before can be stale), unless `limit` is 0."""
+    takes one (a reading from before can be stale), unless `limit` is 0.
+    A target of 0 turns measurement off: `limit` places."""
     if limit <= 0:
         return 0
+    if target_s <= 0:
+        return limit  # headroom admission off: the fixed bound alone
     capacity = held if load.falling_behind(target_s) else load.capacity(target_s, limit)
     return max(1, min(capacity, limit))
 

@@ -87,7 +87,8 @@ class RuntimeSettings:
         500,
         "Admission target: a new interview's audio is refused (`server_busy`) when one "
         "more would push the predicted wait from an answer's last frame to its final "
-        "transcript past this.",
+        "transcript past this. 0 turns admission by measured headroom off: "
+        "RT_STT_MAX_STREAMS alone bounds live streams.",
     )
     stt_load_window_s: float = _setting(
         30.0,

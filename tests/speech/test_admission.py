@@ -104,6 +104,15 @@ async def test_decoders_that_fall_behind_admit_no_one_more(bound, make_sessions)
     assert await admitted(admission, sessions[2:]) == []
 
 
+async def test_a_target_of_zero_turns_measurement_off_and_keeps_the_bound(bound, make_sessions):
+    """RT_STT_LATENCY_TARGET_MS=0: dear, lagging decoders still admit up to the bound."""
+    bound(3, stt_latency_target_ms=0)
+    sessions = await make_sessions(4)
+    meter = meter_at(DEAR, final_wait_s=2.0, finals=10)
+    admission = Admission(redis_url="", load_meter=meter)
+    assert await admitted(admission, sessions) == sessions[:3]
+
+
 async def test_a_bound_of_zero_admits_nothing(bound, make_sessions):
     bound(0)
     admission = Admission(redis_url="", load_meter=meter_at(CHEAP))
