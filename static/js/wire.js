@@ -36,8 +36,6 @@ export const EventType = Object.freeze({
   TURN_REOPENED: "turn.reopened",
   AI_CANCELLED: "ai.cancelled",
   PRESENCE: "presence",
-  TURN_REOPENED: "turn.reopened",
-  AI_CANCELLED: "ai.cancelled",
   PONG: "pong",
   ERROR: "error",
 });

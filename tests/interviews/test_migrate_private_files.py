@@ -97,6 +97,7 @@ def test_old_names_become_random_and_the_views_serve_the_files(
 ):
     with caplog.at_level(logging.WARNING, logger="interviews.migrations"):
         migrate(AFTER)
+    migrate(latest())  # later migrations leave the files alone; the models read their columns
 
     moved = Conversation.objects.get(pk=old_rows["old"]).audio_file.name
     assert AUDIO_NAME.match(moved), moved
@@ -121,7 +122,6 @@ def test_old_names_become_random_and_the_views_serve_the_files(
     files = sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
     assert files == sorted([moved, RENAMED_AUDIO, report.pdf_file.name])
 
-    migrate(latest())  # the views read sessions as the current models have them
     r = staff_client.get(f"/api/conversations/{old_rows['old']}/audio/")
     assert r.status_code == 200 and b"".join(r.streaming_content) == AUDIO_BYTES
     r = staff_client.get(f"/api/reports/{old_rows['report']}/download/")
