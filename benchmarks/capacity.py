@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/capacity.py                    # N = 2,4,6,8,10
     .venv/bin/python benchmarks/capacity.py --sizes 1 --answers 1   # a smoke run
     .venv/bin/python benchmarks/capacity.py --against ../old-tree   # before and after, one run
+    .venv/bin/python benchmarks/capacity.py --rules                 # RT_TURN_RULE signals vs silence
 
 For each N, N candidates on fresh sessions arrive 0.8 s apart. Each opens
 its socket, sends `audio.config` and `interview.start` and, if its audio is
@@ -195,18 +196,31 @@ async def main() -> None:
         type=Path,
         help="another tree (with its own .venv) measured in the same run, level by level",
     )
+    parser.add_argument(
+        "--rules",
+        action="store_true",
+        help="this tree twice, RT_TURN_RULE=signals and =silence, level by level in one run",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     answers = answer_audio()[: args.answers]
     raw = RawVosk(answers, max(sizes))
     defaults = RuntimeSettings()
-    trees = [("new", ROOT)] + ([("old", args.against.resolve())] if args.against else [])
+    trees: list[tuple[str, Path, dict[str, str]]] = [("new", ROOT, {})]
+    if args.against:
+        trees.append(("old", args.against.resolve(), {}))
+    if args.rules:
+        # The whole product path under each turn rule: its model calls' CPU counts.
+        trees = [("sig", ROOT, {"RT_TURN_RULE": "signals"})]
+        trees.append(("fix", ROOT, {"RT_TURN_RULE": "silence"}))
     servers = {}
     try:
-        for name, root in trees:
+        for name, root, extra_env in trees:
             bound = tree_default_max_streams(root)
             servers[name] = Server(
-                sessions=sum(sizes), root=root, env={"RT_STT_MAX_STREAMS": str(bound)}
+                sessions=sum(sizes),
+                root=root,
+                env={"RT_STT_MAX_STREAMS": str(bound), **extra_env},
             )
             print(f"{name} ({root}): bound {bound}; {wait_idle(servers[name]):.0f} s until idle")
         print(
@@ -216,7 +230,7 @@ async def main() -> None:
         print(HEADER)
         for n in sizes:
             # Old and new take turns at each level, so both see the same machine.
-            for name, _root in reversed(trees):
+            for name, _root, _env in reversed(trees):
                 server = servers[name]
                 r = await level(server, n, answers)
                 ceiling = raw.efficiency(max(1, r["admitted"]))

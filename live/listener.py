@@ -158,6 +158,12 @@ class Listener:
     def heard(self) -> bool:
         return self.turns.heard
 
+    def set_extra_time(self, extra_time_s: float) -> None:
+        """The session's accommodation changed (staff): from the next silence on."""
+        extra = max(0.0, float(extra_time_s or 0.0))
+        self.turns.silence_s += extra - self.extra_time_s
+        self.extra_time_s = extra
+
     @property
     def voiced(self) -> bool:
         """This turn has voiced sound enough to count as speech (take-back asks)."""

@@ -318,6 +318,8 @@ class LiveSession:
         answer.state_before = result.state_before
         answer.used_suggestion = result.used_suggestion
         answer.closed = result.closed
+        # Staff may change the accommodation mid-interview: the next answer has it.
+        self.turns.set_extra_time(await storage.patiently(_extra_time_s, self.session_uuid))
 
     async def _take_back(self, answer: Answer) -> None:
         """AI task, after the answer's reply: take the reply back, or say why not."""
@@ -451,6 +453,10 @@ def _warn_observers_busy(session: InterviewSession) -> None:
             "their voice yet. Their page retries by itself; typed answers work meanwhile.",
         },
     )
+
+
+def _extra_time_s(session_uuid: uuid.UUID) -> float:
+    return selectors.session_by_uuid(session_uuid).extra_time_s
 
 
 def _record_unanswered(

@@ -158,6 +158,26 @@ async def test_the_fixed_rule_gets_the_accommodation_too(settings):
     assert listener.decided == {"rule": "silence", "silence_needed_s": 2.5, "extra_time_s": 1.0}
 
 
+@pytest.mark.parametrize("rule", ["signals", "silence"])
+async def test_extra_time_changed_mid_interview_counts_from_the_next_answer(
+    stand_in_models, settings, rule
+):
+    settings.RT = replace(settings.RT, turn_rule=rule)
+    listener, stream = await started(extra_time_s=1.0)
+    ended = await answer(listener, stream, COMPLETE)
+    first = await silence_until_the_turn_ends(listener, stream, ended)
+    listener.take(EndedBy.SILENCE)
+
+    listener.set_extra_time(3.0)  # staff raised it while the AI replied
+    ended = await answer(listener, stream, COMPLETE)
+    assert await silence_until_the_turn_ends(listener, stream, ended) == pytest.approx(first + 2.0)
+    listener.take(EndedBy.SILENCE)
+    assert listener.decided["extra_time_s"] == 3.0
+    assert listener.decided["silence_needed_s"] == pytest.approx(
+        {"signals": 0.75, "silence": 1.5}[rule] + 3.0
+    )
+
+
 async def test_smart_turn_and_the_flush_come_once_per_pause_and_smart_turn_off_the_loop(
     stand_in_models, smart
 ):
