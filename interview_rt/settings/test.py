@@ -3,8 +3,19 @@
 import os
 import tempfile
 from dataclasses import replace
+from urllib.parse import urlsplit
 
-from .base import *  # noqa: F403
+# Parallel test workers (pytest-xdist, bin/test) on one Redis: each gets its own
+# database (the next ones after REDIS_URL's), so one worker's channel-layer
+# groups, admission places and rate counters never reach another's. Before
+# base reads it; servers the tests start inherit it.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if os.environ.get("REDIS_URL") and _worker.startswith("gw"):
+    _url = urlsplit(os.environ["REDIS_URL"])
+    _db = int(_url.path.lstrip("/") or 0) + 1 + int(_worker[2:])
+    os.environ["REDIS_URL"] = _url._replace(path=f"/{_db}").geturl()
+
+from .base import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A temp folder per test process, unless a test server is told where (browser tests
