@@ -44,6 +44,16 @@ REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 READ_BATCH = 100
 
 
+def raise_if_cancelled() -> None:
+    """End a retry loop whose task was cancelled even if the cancellation was
+    swallowed on its way up. Seen: the reader's BZPOPMIN loop went on with its
+    task's cancel pending (Task.cancelling() == 1), so the event loop's
+    shutdown waited for it for ever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class ResilientRedisChannelLayer(RedisChannelLayer):
     def __init__(self, *args: Any, retry_s: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -96,6 +106,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         assert self.require_valid_channel_name(channel)
         if "!" not in channel:  # a general channel: channels-redis's receive, retried
             while True:
+                raise_if_cancelled()
                 if self.is_down:
                     await asyncio.sleep(self.retry_s)
                     continue
@@ -128,6 +139,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         name = self.process_channel()
         key, index = self.prefix + name, self.consistent_hash(name)
         while True:
+            raise_if_cancelled()
             if self.is_down:
                 await asyncio.sleep(self.retry_s)
                 continue
@@ -179,6 +191,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
 
     async def wait_for_redis(self) -> None:
         while True:
+            raise_if_cancelled()
             await asyncio.sleep(self.retry_s)
             try:
                 # Pooled connections from before the outage are dead: start afresh.
