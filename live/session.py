@@ -92,8 +92,10 @@ class LiveSession:
         self.takeback = TakeBack(grace_s=rt.turn_takeback_grace_s)
         self.continuing: Continuation | None = None
         self.partials = PartialCoalescer(rt.partial_interval_s, self._publish_partial)
-        self.inputs: asyncio.Queue[_Audio | Control] = asyncio.Queue()
-        self.ai_jobs: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
+        # None in either queue: the end of it (close() after interview.end).
+        self.inputs: asyncio.Queue[_Audio | Control | None] = asyncio.Queue()
+        self.ai_jobs: asyncio.Queue[Callable[[], Awaitable[object]] | None] = asyncio.Queue()
+        self.ending = False  # the candidate sent interview.end
         self.queued_audio = 0
         self.stream: SpeechStream | None = None
         self.opening: asyncio.Task | None = None
@@ -138,6 +140,7 @@ class LiveSession:
         self._control(TypedAnswer(text, time.perf_counter()))
 
     def end_interview(self) -> None:
+        self.ending = True
         self._control(EndInterview(time.perf_counter()))
 
     def ai_spoken(self, conversation_id: int) -> None:
@@ -152,6 +155,13 @@ class LiveSession:
         self.ai_jobs.put_nowait(lambda: ai_turns.initialize(self.session_uuid))
 
     async def close(self) -> None:
+        if self.ending:
+            # The candidate ended the interview and may close the page at once:
+            # what it asked for (the last answer kept, the closing words, the
+            # session completed) still happens, then the loops stop.
+            self.on_error = self._error_after_leaving
+            self.inputs.put_nowait(None)
+            await asyncio.gather(*self.tasks, return_exceptions=True)
         tasks = [*self.tasks, *([self.opening] if self.opening else [])]
         for task in tasks:
             task.cancel()
@@ -166,12 +176,18 @@ class LiveSession:
             await self.stream.close()
             self.stream = None
 
+    async def _error_after_leaving(self, code: str, message: str) -> None:
+        log.warning("after the candidate left: %s: %s", code, message, extra=self._log)
+
     # --- input task ---------------------------------------------------------
 
     async def _input_loop(self) -> None:
         storage.keep_trying(self._storage_waiting)
         while True:
             item = await self.inputs.get()
+            if item is None:
+                self.ai_jobs.put_nowait(None)
+                return
             try:
                 if isinstance(item, _Audio):
                     self.queued_audio -= 1
@@ -403,6 +419,8 @@ class LiveSession:
         storage.keep_trying(self._storage_waiting)
         while True:
             job = await self.ai_jobs.get()
+            if job is None:
+                return
             try:
                 await job()
             except DomainError as exc:

@@ -309,3 +309,29 @@ async def test_answer_before_start_is_an_error_not_a_silent_drop(session):
     error = (await events_until(candidate, "error"))[-1]
     assert error["code"] == "invalid_transition" and "initialize" in error["message"]
     await candidate.disconnect()
+
+
+async def test_interview_end_completes_the_session_though_the_page_closes_at_once(session):
+    """A candidate who sends interview.end and closes the page before anything
+    comes back: the answer, the closing words and the completed session are
+    all there afterwards (once each)."""
+    candidate = await connect(cand(session))
+    await candidate.send_json_to({"type": "interview.start"})
+    await events_until(candidate, "ai.message")
+    await candidate.send_json_to({"type": "answer.text", "text": "My last words"})
+    await candidate.send_json_to({"type": "interview.end"})
+    await candidate.disconnect()
+
+    await database_sync_to_async(session.refresh_from_db)()
+    assert session.status == "completed"
+    rows = await database_sync_to_async(list)(
+        Conversation.objects.filter(session=session)
+        .order_by("id")
+        .values_list("speaker", "message")
+    )
+    assert rows.count(("student", "My last words")) == 1
+    assert rows[-1][0] == "ai" and "Thank you for your time" in rows[-1][1]
+    ended = await database_sync_to_async(
+        SessionEvent.objects.filter(session=session, type="interview.ended").count
+    )()
+    assert ended == 1
