@@ -14,6 +14,7 @@ docs/speech.md has the settings and figures.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 import uuid
@@ -331,8 +332,23 @@ def refill_target() -> int:
     return max(0, min(rt.stt_warm_pool_size, rt.stt_max_streams - admission.open_streams))
 
 
-def refill(key: tuple, engine, model, rate: int) -> None:
-    """Top the warm pool up in the background (the "stt" pool), if it is on."""
+def refill(key: tuple, engine, model, rate: int, *, delay_s: float | None = None) -> None:
+    """Top the warm pool up in the background (the "stt" pool), if it is on,
+    after `delay_s` (RT_STT_WARM_REFILL_DELAY_S unless given; from a thread
+    with no event loop, at once). The refill asks again how many are idle, so
+    a recogniser given back meanwhile means none is warmed for nothing."""
     rt = settings.RT
-    if rt.stt_warm_pool_size > 0 and rt.stt_keep_warm:
-        warm.refill(key, engine, model, rate, executor=pools.executor("stt"), size=refill_target)
+    if rt.stt_warm_pool_size <= 0 or not rt.stt_keep_warm:
+        return
+    delay_s = rt.stt_warm_refill_delay_s if delay_s is None else delay_s
+    start = functools.partial(
+        warm.refill, key, engine, model, rate, executor=pools.executor("stt"), size=refill_target
+    )
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or delay_s <= 0:
+        start()
+    else:
+        loop.call_later(delay_s, start)

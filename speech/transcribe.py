@@ -145,7 +145,7 @@ def preload_default_model() -> threading.Thread | None:
             log.exception("preloading the %r speech model failed", language)
             return
         rate = settings.RT.stt_sample_rate
-        refill((engine, model, rate), engine, model, rate)
+        refill((engine, model, rate), engine, model, rate, delay_s=0)  # start-up: now
 
     thread = threading.Thread(target=load, name="stt-preload", daemon=True)
     thread.start()

@@ -104,6 +104,13 @@ class RuntimeSettings:
         "Recognisers warmed at start-up on a short recording and refilled in the "
         "background, so new interviews start warm; 0 turns the pool off.",
     )
+    stt_warm_refill_delay_s: float = _setting(
+        10.0,
+        "After a stream takes a warm recogniser, how long the pool waits before warming "
+        "another: a closed stream's recogniser often comes back first (clients that "
+        "reconnect per utterance), and warming one costs the CPU of decoding a 6 s answer. "
+        "0 refills at once.",
+    )
     stt_sample_rate: int = _setting(
         16000, "Sample rate the recogniser is fed (audio is resampled to it)."
     )

@@ -69,6 +69,7 @@ def pool(settings):
     CountingEngine.opened = []
 
     def sized(size: int, **more):
+        more = {"stt_warm_refill_delay_s": 0.0, **more}
         settings.RT = replace(settings.RT, speech_engine=COUNTING, stt_warm_pool_size=size, **more)
         return engines.current()
 
@@ -115,6 +116,39 @@ async def test_a_stream_takes_a_warm_recogniser_and_the_pool_refills(pool):
     await first.close()
     await second.close()
     assert warm.count() == 2  # never over its size: the closed ones' were not kept
+
+
+async def test_a_recogniser_given_back_within_the_delay_means_none_is_warmed(pool):
+    """A client that reconnects per utterance: its recogniser comes back
+    before the refill's delay, so no new one is warmed (and thrown away)."""
+    pool(2, stt_warm_refill_delay_s=0.3)
+    await SpeechStream.open("zz")  # cold; the pool fills after the delay
+    await asyncio.sleep(0.5)
+    await asettled()
+    filled = warm.warmed
+    assert warm.count() == 2
+    stream = await SpeechStream.open("zz")
+    assert warm.count() == 1
+    await stream.close()  # back before the delay
+    assert warm.count() == 2
+    await asyncio.sleep(0.5)
+    await asettled()
+    assert warm.warmed == filled and warm.count() == 2
+
+
+async def test_without_a_recogniser_back_the_pool_refills_after_the_delay(pool):
+    pool(2, stt_warm_refill_delay_s=0.3)
+    await SpeechStream.open("zz")  # cold; the pool fills after the delay
+    await asyncio.sleep(0.5)
+    await asettled()
+    filled = warm.warmed
+    await SpeechStream.open("zz")
+    assert warm.count() == 1
+    await asettled()
+    assert warm.warmed == filled  # not yet: the delay runs
+    await asyncio.sleep(0.5)
+    await asettled()
+    assert warm.warmed == filled + 1 and warm.count() == 2
 
 
 async def test_a_closed_sessions_recogniser_returns_to_the_pool(pool):
