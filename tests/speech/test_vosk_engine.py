@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import vosk
@@ -46,6 +49,28 @@ def decode(engine, model, pcm, options=PLAIN, same_dither=True):
         stream.close()
 
 
+FRESH = "INTERVIEW_RT_TEST_FRESH_PROCESS"
+
+
+def in_a_process_without_onnxruntime(test: str) -> bool:
+    """Decodes that must agree word for word, reseeded or not, can differ by a
+    word once onnxruntime is loaded in the process (measured: see
+    tests/speech/test_stream.py; with two test workers the turn models' tests
+    may have loaded it earlier). Then the test runs again in a new process,
+    and True says it was checked there."""
+    if "onnxruntime" not in sys.modules or os.environ.get(FRESH):
+        return False
+    child = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::{test}"],
+        env={**os.environ, FRESH: "1"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert child.returncode == 0, (child.stdout + child.stderr)[-3000:]
+    return True
+
+
 def text_of(finals) -> str:
     return " ".join(f.text for f in finals if f.text)
 
@@ -69,6 +94,8 @@ def test_finals_carry_timed_scored_words_and_partials_where_the_last_word_ends(e
 
 
 def test_words_off_gives_the_same_text_without_words(engine, model):
+    if in_a_process_without_onnxruntime("test_words_off_gives_the_same_text_without_words"):
+        return
     with_words = decode(engine, model, ANSWER)
     without = decode(engine, model, ANSWER, StreamOptions(words=False))
     assert text_of(without) == text_of(with_words)
@@ -92,6 +119,8 @@ def test_alternatives_come_best_first_with_timed_words(engine, model):
 
 
 def test_a_phrase_list_restricts_the_words_to_its_phrases(engine, model):
+    if in_a_process_without_onnxruntime("test_a_phrase_list_restricts_the_words_to_its_phrases"):
+        return
     finals = decode(engine, model, ANSWER, StreamOptions(phrase_list=PHRASES))
     vocabulary = {word for phrase in PHRASES for word in phrase.split()}
     heard = text_of(finals).split()
