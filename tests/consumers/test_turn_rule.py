@@ -23,7 +23,7 @@ from tests.audio_fixtures import (
     white_noise,
 )
 
-from .helpers import cand, connect, drain, events_until
+from .helpers import drain, events_until, started
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.speech]
 
@@ -34,14 +34,6 @@ SHOWN = {"transcript.partial", "transcript.final", "turn.committed", "ai.message
 @pytest.fixture(scope="module", autouse=True)
 def korean_model():
     registry.model_for("ko")
-
-
-async def started(session):
-    comm = await connect(cand(session))
-    await comm.send_json_to({"type": "audio.config", "sample_rate": 16000})
-    await comm.send_json_to({"type": "interview.start"})
-    await events_until(comm, "ai.message")
-    return comm
 
 
 async def paced(comm, pcm: bytes, until: str = "", count: int = 1) -> list[dict]:
