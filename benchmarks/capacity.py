@@ -309,7 +309,12 @@ async def main() -> None:
             servers[name] = Server(
                 sessions=sum(sizes),
                 root=root,
-                env={"RT_STT_MAX_STREAMS": str(bound), **extra_env},
+                env={
+                    "RT_STT_MAX_STREAMS": str(bound),
+                    # Admission by measured headroom, as the tree ships it.
+                    "RT_STT_LATENCY_TARGET_MS": str(defaults.stt_latency_target_ms),
+                    **extra_env,
+                },
             )
             print(f"{name} ({root}): bound {bound}; {wait_idle(servers[name]):.0f} s until idle")
         print(

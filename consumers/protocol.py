@@ -23,7 +23,9 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_SESSION = 4404
 CLOSE_REPLACED = 4409
-CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TRY_AGAIN_LATER = (
+    4013  # 1013 by RFC 6455, but daphne (autobahn) may send only 1000 and 3000-4999
+)
 
 OBSERVER_TEXT_MAX = 2000
 # Integer fields reach database queries: larger ones cannot be bound (a 64-bit column).

@@ -12,10 +12,12 @@ user or a token.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count
@@ -48,6 +50,11 @@ SOCKET_CONNECTIONS = Counter(
     ["role"],
 )
 SOCKETS_OPEN = Gauge("rt_sockets_open", "WebSocket connections open now.", ["role"])
+EVENT_LOOP_TASKS = Gauge(
+    "rt_event_loop_tasks",
+    "asyncio tasks alive on this process's event loop when scraped (sockets, live "
+    "sessions, timers): it follows the sockets open and never grows on its own.",
+)
 RATE_LIMITED = Counter(
     "rt_rate_limited", "Requests refused by a per-address rate limit (RT_*_RATE).", ["kind"]
 )
@@ -263,8 +270,14 @@ def allowed_address(request) -> bool:
 
 
 @require_safe
-def metrics_view(request) -> HttpResponse:
+async def metrics_view(request) -> HttpResponse:
     """GET /metrics: this process's series in Prometheus' text format."""
+    # Counted here, on the server's event loop; the rest may read the database.
+    EVENT_LOOP_TASKS.set(len(asyncio.all_tasks()))
+    return await sync_to_async(metrics_response)(request)
+
+
+def metrics_response(request) -> HttpResponse:
     if not allowed_address(request):
         user = reader(request)
         if not user.is_authenticated:

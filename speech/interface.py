@@ -73,6 +73,13 @@ class RecognizerStream(Protocol):
         """Free the recogniser; the stream is not used again."""
         ...
 
+    @property
+    def decoded_s(self) -> float:
+        """Seconds of audio the recogniser has decoded over its whole life,
+        across resets: the warm pool keeps the most practised (a recogniser
+        caches what it has decoded, so a practised one decodes faster)."""
+        ...
+
 
 @runtime_checkable
 class Recognizer(Protocol):

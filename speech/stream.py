@@ -111,10 +111,11 @@ class SpeechStream:
             key = (engine, model, rate)
             reusable = options == PLAIN and settings.RT.stt_keep_warm
             recognizer = await warm.take_or_wait(key) if reusable else None
-            if reusable:
-                refill(key, engine, model, rate)
             if recognizer is None:
                 recognizer = await pools.run("stt", engine.open, model, rate, options)
+            if reusable:
+                warm.lend(recognizer)
+                refill(key, engine, model, rate)
         except BaseException:
             await admission.stream_closed(place)
             raise
@@ -308,7 +309,8 @@ class SpeechStream:
                 return
             if self.options == PLAIN and settings.RT.stt_keep_warm:
                 recognizer.reset()
-                if warm.give(self._warm_key, recognizer, idle_limit()):
+                recognizer = warm.give(self._warm_key, recognizer, idle_limit())
+                if recognizer is None:
                     return
             recognizer.close()
 
@@ -325,11 +327,17 @@ def idle_limit() -> int:
 
 
 def refill_target() -> int:
-    """Idle recognisers the pool is refilled to: its size, less what admission
-    could never use (the bound less the streams open now), so idle and open
-    ones together stay within max(pool size, stream bound)."""
+    """Idle recognisers the pool is refilled to: its size less those lent to
+    open streams, and never more than admission could use (the stream bound
+    less the streams open now). Lent ones count: they come back when their
+    streams close (a client reconnecting per utterance, in a moment), and a
+    pool refilled behind them would have no room for them, so practised ones
+    would be closed for new ones warmed at a cost."""
     rt = settings.RT
-    return max(0, min(rt.stt_warm_pool_size, rt.stt_max_streams - admission.open_streams))
+    return max(
+        0,
+        min(rt.stt_warm_pool_size - warm.lent(), rt.stt_max_streams - admission.open_streams),
+    )
 
 
 def refill(key: tuple, engine, model, rate: int, *, delay_s: float | None = None) -> None:

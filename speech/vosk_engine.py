@@ -97,6 +97,10 @@ class VoskStream:
     def close(self) -> None:
         self.recognizer = None
 
+    @property
+    def decoded_s(self) -> float:
+        return self._fed_s
+
     def _final(self, result: dict[str, Any]) -> Final:
         alternatives: tuple[Alternative, ...] = ()
         if self._alternatives:

@@ -17,8 +17,11 @@ between the pieces. Every interview then starts on a warm recogniser, not
 only those that follow a closed one.
 
 Memory stays bounded: the idle ones never exceed settings.RT.stt_warm_pool_size
-(`give` refuses more), and a refill stops when the idle and open recognisers
-together reach what admission could ever need (speech/stream.py).
+(`give` keeps the most practised and hands the others back to be closed), and
+a refill stops when the idle and open recognisers together reach the pool's
+size or what admission could ever need, whichever is less (speech/stream.py):
+a recogniser lent to a stream still counts, so one coming back finds room
+rather than a newly warmed one in its place.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import functools
 import logging
 import threading
 import wave
+import weakref
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor, Future
 from pathlib import Path
@@ -48,11 +52,15 @@ RETIRE_WAIT_S = 1.0
 
 class WarmRecognizers:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: refill() asks size() under it, and size() asks lent().
+        self._lock = threading.RLock()
         self._idle: dict[Hashable, list[RecognizerStream]] = {}
         # Recognisers of closed streams on their way back (reset in the pool).
         self._retiring: set[Future] = set()
         self._refilling: set[Hashable] = set()  # keys with a refill under way
+        # Recognisers at work in open plain streams: they come back to the pool
+        # when their streams close (or are gone with a stream never closed).
+        self._lent: weakref.WeakSet[RecognizerStream] = weakref.WeakSet()
         self.warmed = 0  # recognisers warmed by refills (for tests and logs)
 
     def returning(self, flush: Future) -> None:
@@ -72,23 +80,50 @@ class WarmRecognizers:
             reused = self.take(key)
         return reused
 
+    def lend(self, recognizer: RecognizerStream) -> None:
+        """`recognizer` serves an open plain stream and will be given back."""
+        with self._lock:
+            self._lent.add(recognizer)
+
+    def lent(self) -> int:
+        with self._lock:
+            return len(self._lent)
+
     def count_for(self, key: Hashable) -> int:
         with self._lock:
             return len(self._idle.get(key, ()))
 
     def take(self, key: Hashable) -> RecognizerStream | None:
+        """The most practised idle recogniser for `key` (decoded_s), or None."""
         with self._lock:
             idle = self._idle.get(key)
-            return idle.pop() if idle else None
+            if not idle:
+                return None
+            best = max(range(len(idle)), key=lambda i: idle[i].decoded_s)
+            return idle.pop(best)
 
-    def give(self, key: Hashable, recognizer: RecognizerStream, limit: int) -> bool:
-        """Keep a reset recogniser for the next stream under `key`, unless
-        `limit` are idle already. True if kept (else the caller closes it)."""
+    def give(
+        self, key: Hashable, recognizer: RecognizerStream, limit: int
+    ) -> RecognizerStream | None:
+        """Keep a reset recogniser for the next stream under `key`. With
+        `limit` idle already, the least practised of them and `recognizer` is
+        not kept: it is returned for the caller to close (a recogniser that
+        has decoded more decodes new speech faster). None when nothing is
+        left over."""
         with self._lock:
-            if self.count() >= limit:
-                return False
-            self._idle.setdefault(key, []).append(recognizer)
-            return True
+            self._lent.discard(recognizer)
+            if self.count() < limit:
+                self._idle.setdefault(key, []).append(recognizer)
+                return None
+            idle = self._idle.get(key)
+            if not idle:
+                return recognizer
+            least = min(range(len(idle)), key=lambda i: idle[i].decoded_s)
+            if idle[least].decoded_s >= recognizer.decoded_s:
+                return recognizer
+            evicted = idle[least]
+            idle[least] = recognizer
+            return evicted
 
     def count(self) -> int:
         return sum(len(v) for v in self._idle.values())
@@ -124,6 +159,7 @@ class WarmRecognizers:
     def clear(self) -> None:
         with self._lock:
             self._idle.clear()
+            self._lent.clear()
             self.warmed = 0
 
 
@@ -178,9 +214,11 @@ class _Refill:
         recognizer, self.recognizer = self.recognizer, None
         recognizer.finish()
         recognizer.reset()
-        if not self.store.give(self.key, recognizer, self.size()):
-            recognizer.close()
-            return None
+        left_over = self.store.give(self.key, recognizer, self.size())
+        if left_over is not None:  # full meanwhile: stop warming
+            left_over.close()
+            if left_over is recognizer:
+                return None
         self.store.warmed += 1
         return self._open
 

@@ -101,8 +101,11 @@ class RuntimeSettings:
     )
     stt_warm_pool_size: int = _setting(
         6,
-        "Recognisers warmed at start-up on a short recording and refilled in the "
-        "background, so new interviews start warm; 0 turns the pool off.",
+        "Recognisers kept warm: warmed at start-up on a short recording and refilled in "
+        "the background, so new interviews start warm. Those lent to open streams count "
+        "(they return when their streams close), so the first this many concurrent "
+        "streams start warm; set it to RT_STT_MAX_STREAMS for all of them. 0 turns the "
+        "pool off.",
     )
     stt_warm_refill_delay_s: float = _setting(
         10.0,

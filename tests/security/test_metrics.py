@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 
@@ -9,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.test import Client, override_settings
+from django.test import AsyncClient, Client, override_settings
 from rest_framework.test import APIClient
 
 from interviews import services
@@ -123,3 +124,37 @@ async def test_an_llm_fallback_and_its_errors_are_counted(fake_llm, planned_sess
     assert value(text, "rt_llm_errors_total", kind="InternalServerError") == errors + 2
     assert value(text, "rt_ai_first_token_seconds_count", source="fallback") == replies + 1
     assert value(text, "rt_ai_first_token_seconds_count", source="llm") >= 1
+
+
+async def test_event_loop_tasks_follow_the_sockets_open(staff_token, session):
+    """Read on the server's own loop (an async view): a socket's tasks show
+    while it is open and are gone once it closes, so a leak would show as
+    growth (benchmarks/soak.py watches it)."""
+    client = AsyncClient()
+
+    async def tasks() -> float:
+        r = await client.get("/metrics", headers={"authorization": f"Token {staff_token}"})
+        assert r.status_code == 200
+        return value(r.content.decode(), "rt_event_loop_tasks")
+
+    async def settled(expected: float) -> float:
+        # A socket's last writes (presence, the session's close) end just after it.
+        for _ in range(100):  # up to about 5 s
+            now = await tasks()
+            if now == expected:
+                break
+            await asyncio.sleep(0.05)
+        return now
+
+    empty = await tasks()
+    first = await connect(cand(session))
+    await first.disconnect()
+    await first.wait()
+    # The first socket started the process's fan-out hub (two tasks, for good).
+    assert await settled(empty + 2) == empty + 2
+    for _ in range(3):
+        comm = await connect(cand(session))
+        assert await tasks() > empty + 2
+        await comm.disconnect()
+        await comm.wait()
+        assert await settled(empty + 2) == empty + 2

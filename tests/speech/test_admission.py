@@ -197,10 +197,12 @@ class SetCostStream:
 
     def __init__(self, rate: int) -> None:
         self.rate = rate
+        self.decoded_s = 0.0
 
     def feed(self, pcm: bytes):
         import time
 
+        self.decoded_s += len(pcm) / 2 / self.rate
         time.sleep(len(pcm) / 2 / self.rate * self.COST)
 
     def partial(self):

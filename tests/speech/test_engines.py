@@ -35,8 +35,10 @@ class FixedStream:
         self.clock_s = 0.0
         self.utterance_s = 0.0
         self.closed = False
+        self.decoded_s = 0.0
 
     def feed(self, pcm: bytes) -> Final | None:
+        self.decoded_s += len(pcm) / 2 / self.sample_rate
         self.clock_s = round(self.clock_s + len(pcm) / 2 / self.sample_rate, 6)
         return self.finish() if self.clock_s - self.utterance_s >= 1.0 else None
 

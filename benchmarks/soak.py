@@ -1,0 +1,268 @@
+"""Soak: simulated interviews back to back for a long while, watching the server's resources.
+
+    .venv/bin/python benchmarks/soak.py                       # 30 minutes, 3 at a time
+    .venv/bin/python benchmarks/soak.py --minutes 2 --plot /tmp/soak.png   # a smoke run
+
+A daphne of this tree (the defaults: admission, the warm pool, the signals'
+turn rule, the scripted interviewer) on a temp SQLite database. Interviews
+run in waves of `--concurrent`, each on a fresh session: the candidate's
+socket sends `audio.config` and `interview.start`, hears the greeting,
+speaks one answer (espeak-ng Korean, real-time paced 100 ms frames, a
+sentence no earlier answer of the run used, see benchmarks/capacity.py),
+ends it with `turn.end`, hears the reply, sends `interview.end` and closes on
+`interview.ended`. After each wave the benchmark reads the server's RSS,
+threads, open file descriptors and sockets (from /proc) and the asyncio tasks
+on its event loop (`rt_event_loop_tasks` from /metrics), once the wave's
+sockets are closed.
+
+It prints a row every few waves and, at the end, for each resource its value
+after the warm-up and at the end and its growth per interview after the
+warm-up (a least-squares slope over every sample since); issue 14 asks for
+RSS growth under 0.05 MB per interview and no growing thread, task or socket
+count. The samples go to a CSV file and a plot (`--csv`, `--plot`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import websockets  # noqa: E402
+
+from benchmarks.capacity import WAIT_S, sentences  # noqa: E402
+from benchmarks.streams import FRAME_MS, RATE, Server, paced, pct, rss_mb  # noqa: E402
+from interviews.wire import EventType  # noqa: E402
+from tests.audio_fixtures import frames, silence, speak  # noqa: E402
+
+# Sessions made up front (an interview starts once per session); a wave of
+# three takes about 8 s, so 30 minutes need about 700.
+SESSIONS_PER_MINUTE = 30
+
+
+@dataclass
+class Interview:
+    committed_ms: float | None = None
+    errors: tuple[str, ...] = ()
+
+
+async def until(ws, kind: str, errors: list[str]) -> dict | None:
+    deadline = time.perf_counter() + WAIT_S
+    while (left := deadline - time.perf_counter()) > 0:
+        try:
+            event = json.loads(await asyncio.wait_for(ws.recv(), left))
+        except TimeoutError:
+            break
+        if event["type"] == EventType.ERROR:
+            errors.append(event["code"])
+        if event["type"] == kind:
+            return event
+    errors.append(f"timeout waiting for {kind}")
+    return None
+
+
+async def interview(base: str, sid: str, token: str, answer: bytes) -> Interview:
+    errors: list[str] = []
+    committed_ms = None
+    url = f"{base}/ws/interview/{sid}/?token={token}"
+    async with websockets.connect(
+        url, origin=base.replace("ws://", "http://"), max_size=None
+    ) as ws:
+        await ws.send(json.dumps({"type": "audio.config", "sample_rate": RATE}))
+        await ws.send(json.dumps({"type": "interview.start"}))
+        if await until(ws, EventType.AI_MESSAGE, errors) is not None and not errors:
+            await paced(ws, frames(answer, RATE, FRAME_MS), [])
+            last = time.perf_counter()
+            await ws.send(json.dumps({"type": "turn.end"}))
+            if await until(ws, EventType.TURN_COMMITTED, errors) is not None:
+                committed_ms = (time.perf_counter() - last) * 1000
+            await until(ws, EventType.AI_MESSAGE, errors)
+        await ws.send(json.dumps({"type": "interview.end"}))
+        await until(ws, EventType.INTERVIEW_ENDED, errors)
+    return Interview(committed_ms, tuple(errors))
+
+
+def proc_status(pid: int) -> dict[str, float]:
+    fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    sockets = 0
+    for fd in fds:
+        try:
+            sockets += os.readlink(fd).startswith("socket:")
+        except OSError:
+            continue  # closed meanwhile
+    threads = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            threads = int(line.split()[1])
+    return {"rss_mb": rss_mb(pid), "threads": threads, "fds": len(fds), "sockets": sockets}
+
+
+def event_loop_tasks(server: Server) -> float:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}/metrics",
+        headers={"Authorization": f"Token {server.data['staff']}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("rt_event_loop_tasks "):
+                # Less the scrape's own request task.
+                return float(line.split()[1]) - 1
+    raise RuntimeError("/metrics has no rt_event_loop_tasks")
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares growth of ys per unit of xs."""
+    if len(xs) < 2:
+        return float("nan")
+    return statistics.linear_regression(xs, ys).slope
+
+
+FIELDS = ("rss_mb", "threads", "fds", "sockets", "tasks")
+
+
+def plot(samples: list[dict], warmup: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [s["interviews"] for s in samples]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    top.plot(done, [s["rss_mb"] for s in samples], marker=".", linewidth=1)
+    top.axvline(warmup, color="grey", linestyle="--", linewidth=1)
+    top.set_ylabel("server RSS (MB)")
+    top.set_title("benchmarks/soak.py: the server's resources after each wave")
+    top.grid(alpha=0.3)
+    for name in FIELDS[1:]:
+        bottom.plot(done, [s[name] for s in samples], label=name, linewidth=1)
+    bottom.axvline(warmup, color="grey", linestyle="--", linewidth=1, label="end of warm-up")
+    bottom.set_xlabel("interviews done")
+    bottom.set_ylabel("count")
+    bottom.legend(loc="upper left", ncols=5, fontsize="small")
+    bottom.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--concurrent", type=int, default=3, help="interviews at a time")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=30,
+        help="interviews before growth is counted (the warm pool fills, caches settle)",
+    )
+    parser.add_argument("--csv", type=Path, default=Path("soak.csv"))
+    parser.add_argument("--plot", type=Path, default=Path("soak.png"))
+    parser.add_argument("--report-every", type=int, default=10, help="waves between rows")
+    args = parser.parse_args()
+
+    server = Server(sessions=int(args.minutes * SESSIONS_PER_MINUTE) + 3 * args.concurrent)
+    base = f"ws://127.0.0.1:{server.port}"
+    source = sentences()
+    samples: list[dict] = []
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    done = 0
+    started = time.monotonic()
+    try:
+        samples.append(
+            {"interviews": 0, **proc_status(server.proc.pid), "tasks": event_loop_tasks(server)}
+        )
+        print(
+            "interviews  minutes  RSS MB  threads  fds  sockets  tasks  "
+            "p50/p95 committed (last waves)  errors",
+            flush=True,
+        )
+        recent: list[float] = []
+        wave = 0
+        while time.monotonic() - started < args.minutes * 60:
+            sessions = server.take_sessions(args.concurrent)
+            if len(sessions) < args.concurrent:
+                break  # out of sessions: the run ends early (printed below)
+            answers = []
+            for _ in sessions:
+                try:
+                    sentence = next(source)
+                except StopIteration:  # 450 used: start again (a long run)
+                    source = sentences()
+                    sentence = next(source)
+                answers.append(silence(0.3) + speak(sentence))
+            results = await asyncio.gather(
+                *(
+                    interview(base, sid, token, pcm)
+                    for (sid, token), pcm in zip(sessions, answers, strict=True)
+                )
+            )
+            done += len(results)
+            wave += 1
+            for r in results:
+                if r.committed_ms is not None:
+                    recent.append(r.committed_ms)
+                for e in r.errors:
+                    errors[e] = errors.get(e, 0) + 1
+            await asyncio.sleep(0.5)  # the sessions' last writes
+            sample = {
+                "interviews": done,
+                "seconds": round(time.monotonic() - started, 1),
+                **proc_status(server.proc.pid),
+                "tasks": event_loop_tasks(server),
+            }
+            samples.append(sample)
+            if wave % args.report_every == 0:
+                latencies += recent
+                print(
+                    f"{done:10d}  {sample['seconds'] / 60:7.1f}  {sample['rss_mb']:6.0f}"
+                    f"  {sample['threads']:7d}  {sample['fds']:3d}  {sample['sockets']:7d}"
+                    f"  {sample['tasks']:5.0f}  {pct(recent, 0.5):12.0f} / {pct(recent, 0.95):.0f} ms"
+                    f"  {sum(errors.values())}",
+                    flush=True,
+                )
+                recent = []
+        latencies += recent
+    finally:
+        server.stop()
+
+    with args.csv.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["interviews", "seconds", *FIELDS[:4], "tasks"])
+        writer.writeheader()
+        for s in samples:
+            writer.writerow({k: s.get(k, 0) for k in writer.fieldnames})
+    after = [s for s in samples if s["interviews"] >= args.warmup]
+    print(
+        f"\n{done} interviews in {(time.monotonic() - started) / 60:.1f} min, "
+        f"{args.concurrent} at a time; last frame to turn.committed p50 "
+        f"{pct(latencies, 0.5):.0f} ms, p95 {pct(latencies, 0.95):.0f} ms; "
+        f"errors: {errors or 'none'}"
+    )
+    if len(after) < 2:
+        print(f"too few interviews after the warm-up ({args.warmup}) to tell growth")
+        return
+    xs = [s["interviews"] for s in after]
+    print(f"after the warm-up ({after[0]['interviews']} interviews) to the end ({xs[-1]}):")
+    for name in FIELDS:
+        ys = [s[name] for s in after]
+        unit = " MB" if name == "rss_mb" else ""
+        print(
+            f"  {name:8s} {after[0][name]:8.1f} -> {ys[-1]:8.1f}{unit}   min {min(ys):.1f}"
+            f"  max {max(ys):.1f}   growth {slope(xs, ys):+.4f}{unit} per interview"
+        )
+    plot(samples, args.warmup, args.plot)
+    print(f"samples: {args.csv}; plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
