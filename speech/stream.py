@@ -25,7 +25,7 @@ from django.conf import settings
 
 from interview_rt import pools
 
-from . import audio, batches, engines, vad
+from . import audio, batches, engines, memory, vad
 from .admission import Place, admission
 from .frames import AudioChunk, Final, Partial, Voice
 from .interface import PLAIN, RecognizerStream, StreamOptions
@@ -302,12 +302,21 @@ class SpeechStream:
 
     def _retire_recognizer(self) -> None:
         """Reset the recogniser and keep it warm for the next stream (plain
-        ones, when kept warm), or close it."""
+        ones, when kept warm), or close it; one that has decoded more than
+        RT_STT_RECYCLE_AFTER_S is closed and a new one warmed in its place."""
+        rt = settings.RT
         with self._mutex:
             recognizer, self._recognizer = self._recognizer, None
             if recognizer is None:
                 return
-            if self.options == PLAIN and settings.RT.stt_keep_warm:
+            if self.options == PLAIN and rt.stt_keep_warm:
+                if 0 < rt.stt_recycle_after_s < recognizer.decoded_s:
+                    warm.recycled(recognizer)
+                    recognizer.close()
+                    del recognizer  # the last reference: its memory is freed here
+                    memory.release_freed_memory()  # and given back (speech/memory.py)
+                    refill(self._warm_key, *self._warm_key)
+                    return
                 recognizer.reset()
                 recognizer = warm.give(self._warm_key, recognizer, idle_limit())
                 if recognizer is None:

@@ -21,7 +21,11 @@ Memory stays bounded: the idle ones never exceed settings.RT.stt_warm_pool_size
 a refill stops when the idle and open recognisers together reach the pool's
 size or what admission could ever need, whichever is less (speech/stream.py):
 a recogniser lent to a stream still counts, so one coming back finds room
-rather than a newly warmed one in its place.
+rather than a newly warmed one in its place. A recogniser's own memory grows
+with every new word it decodes (Vosk caches the decoding graph it composes:
+about 0.2 MB per 5 s answer after its first minute, without end in sight), so
+one that has decoded RT_STT_RECYCLE_AFTER_S of audio is closed when its
+stream ends and a new one is warmed in its place.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class WarmRecognizers:
         # when their streams close (or are gone with a stream never closed).
         self._lent: weakref.WeakSet[RecognizerStream] = weakref.WeakSet()
         self.warmed = 0  # recognisers warmed by refills (for tests and logs)
+        self.recycles = 0  # recognisers closed for having decoded enough
 
     def returning(self, flush: Future) -> None:
         """`flush` (in the pool) will give a closed stream's recogniser back."""
@@ -84,6 +89,13 @@ class WarmRecognizers:
         """`recognizer` serves an open plain stream and will be given back."""
         with self._lock:
             self._lent.add(recognizer)
+
+    def recycled(self, recognizer: RecognizerStream) -> None:
+        """`recognizer`, lent, is being closed for good (RT_STT_RECYCLE_AFTER_S):
+        it no longer counts, so a refill warms one in its place."""
+        with self._lock:
+            self._lent.discard(recognizer)
+            self.recycles += 1
 
     def lent(self) -> int:
         with self._lock:
@@ -161,6 +173,7 @@ class WarmRecognizers:
             self._idle.clear()
             self._lent.clear()
             self.warmed = 0
+            self.recycles = 0
 
 
 class _Refill:

@@ -107,6 +107,13 @@ class RuntimeSettings:
         "streams start warm; set it to RT_STT_MAX_STREAMS for all of them. 0 turns the "
         "pool off.",
     )
+    stt_recycle_after_s: float = _setting(
+        300.0,
+        "A recogniser that has decoded more than this many seconds of audio is closed "
+        "when its stream ends, not kept warm, and a new one is warmed in its place: Vosk's "
+        "recognisers grow with every new word they decode (their cache of the decoding "
+        "graph), so this bounds the server's memory. 0 keeps them for ever.",
+    )
     stt_warm_refill_delay_s: float = _setting(
         10.0,
         "After a stream takes a warm recogniser, how long the pool waits before warming "

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from speech import engines
+from speech import engines, memory
 from speech.frames import Final, Partial
 from speech.model_registry import registry
 from speech.stream import SpeechStream
@@ -180,6 +180,29 @@ async def test_a_closed_sessions_recogniser_returns_to_the_pool(pool):
     await stream.close()
     key = (engines.current(), "counting", 16000)
     assert warm.count() == 2 and warm.take(key) is recogniser
+
+
+async def test_a_recogniser_that_has_decoded_enough_is_recycled(pool, monkeypatch):
+    """Its memory grows with every new word: past RT_STT_RECYCLE_AFTER_S it
+    is closed when its stream ends and a new one is warmed in its place."""
+    pool(2, stt_recycle_after_s=30.0)
+    trims = []
+    monkeypatch.setattr(memory, "release_freed_memory", lambda: trims.append(1) or True)
+    preload_default_model().join(5)
+    await asettled()
+    assert warm.count() == 2 and warm.warmed == 2
+    long, short = await SpeechStream.open("zz"), await SpeechStream.open("zz")
+    long.recognizer.feed(b"\0" * 32000 * 40)  # 40 s: past the limit
+    short.recognizer.feed(b"\0" * 32000 * 10)
+    spent, kept = long.recognizer, short.recognizer
+    await long.close()
+    await short.close()
+    await asettled()
+    assert spent.closed and not kept.closed
+    assert warm.recycles == 1 and warm.warmed == 3  # one warmed in its place
+    assert trims == [1]  # its freed memory given back to the system
+    key = (engines.current(), "counting", 16000)
+    assert warm.count() == 2 and warm.take(key) is kept
 
 
 async def test_the_pool_count_never_exceeds_its_setting(pool):
