@@ -29,6 +29,7 @@ import asyncio
 import csv
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -169,6 +170,8 @@ async def main() -> None:
     parser.add_argument("--plot", type=Path, default=Path("soak.png"))
     parser.add_argument("--report-every", type=int, default=10, help="waves between rows")
     args = parser.parse_args()
+    # A kill ends the run through `finally`, so its server does not outlive it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     server = Server(sessions=int(args.minutes * SESSIONS_PER_MINUTE) + 3 * args.concurrent)
     base = f"ws://127.0.0.1:{server.port}"

@@ -162,7 +162,11 @@ async def test_max_alternatives_as_test_alternatives_py_sends_it(staff_token):
         alternatives = result["alternatives"]
         assert 1 <= len(alternatives) <= 20
         scores = [a["confidence"] for a in alternatives]
-        assert scores == sorted(scores, reverse=True)
+        # Best first, as Vosk orders them: by lattice cost, whose float sums can
+        # put near-ties out of order in the confidence it prints (CI saw
+        # 254.081238 before 254.081268), never by more than rounding.
+        assert all(a >= b - 1e-3 for a, b in zip(scores, scores[1:], strict=False)), scores
+        assert scores[0] >= max(scores) - 1e-3
         for alternative in alternatives:
             assert set(alternative) in ({"confidence", "result", "text"}, {"confidence", "text"})
             for word in alternative.get("result", []):
