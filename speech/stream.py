@@ -310,7 +310,9 @@ class SpeechStream:
             if recognizer is None:
                 return
             if self.options == PLAIN and rt.stt_keep_warm:
-                if 0 < rt.stt_recycle_after_s < recognizer.decoded_s:
+                # Only with the pool on: it warms the replacement; without it the
+                # next stream would start on a cold recogniser (slower at first).
+                if rt.stt_warm_pool_size > 0 and 0 < rt.stt_recycle_after_s < recognizer.decoded_s:
                     warm.recycled(recognizer)
                     recognizer.close()
                     del recognizer  # the last reference: its memory is freed here

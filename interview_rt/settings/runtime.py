@@ -112,7 +112,8 @@ class RuntimeSettings:
         "A recogniser that has decoded more than this many seconds of audio is closed "
         "when its stream ends, not kept warm, and a new one is warmed in its place: Vosk's "
         "recognisers grow with every new word they decode (their cache of the decoding "
-        "graph), so this bounds the server's memory. 0 keeps them for ever.",
+        "graph), so this bounds the server's memory. Only with the warm pool on (it warms "
+        "the replacement); 0 keeps them for ever.",
     )
     stt_warm_refill_delay_s: float = _setting(
         10.0,
