@@ -109,17 +109,74 @@ def proc_status(pid: int) -> dict[str, float]:
     return {"rss_mb": rss_mb(pid), "threads": threads, "fds": len(fds), "sockets": sockets}
 
 
-def event_loop_tasks(server: Server) -> float:
+def server_metrics(server: Server) -> dict[str, float]:
+    """From /metrics: the event loop's tasks and the recognisers recycled so far."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{server.port}/metrics",
         headers={"Authorization": f"Token {server.data['staff']}"},
     )
+    wanted = {"rt_event_loop_tasks": "tasks", "rt_speech_recognisers_recycled_total": "recycled"}
+    found = {}
     with urllib.request.urlopen(request, timeout=10) as response:
         for line in response.read().decode().splitlines():
-            if line.startswith("rt_event_loop_tasks "):
-                # Less the scrape's own request task.
-                return float(line.split()[1]) - 1
-    raise RuntimeError("/metrics has no rt_event_loop_tasks")
+            name, _, value = line.partition(" ")
+            if name in wanted:
+                found[wanted[name]] = float(value)
+    if len(found) < len(wanted):
+        raise RuntimeError(f"/metrics lacks {set(wanted.values()) - set(found)}")
+    found["tasks"] -= 1  # the scrape's own request task
+    return found
+
+
+class Census:
+    """--census: the server's heap counted now and then (benchmarks/census/)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.unlink(missing_ok=True)
+        self.taken: list[tuple[int, dict]] = []
+
+    @staticmethod
+    def env(path: Path) -> dict[str, str]:
+        return {"PYTHONPATH": str(ROOT / "benchmarks" / "census"), "RT_CENSUS_FILE": str(path)}
+
+    def take(self, server: Server, interviews: int) -> None:
+        lines = len(self.path.read_text().splitlines()) if self.path.exists() else 0
+        os.kill(server.proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.path.exists() and len(rows := self.path.read_text().splitlines()) > lines:
+                self.taken.append((interviews, json.loads(rows[-1])))
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the server wrote no census (was it started with --census?)")
+
+    def report(self, warmup: int) -> None:
+        after = [(n, c) for n, c in self.taken if n >= warmup]
+        if len(after) < 2:
+            print("census: too few counts after the warm-up")
+            return
+        xs = [n for n, _ in after]
+        print("census (Python's heap and malloc, after the warm-up):")
+        for key, unit, scale in (
+            ("blocks", " blocks", 1),
+            ("objects", " objects", 1),
+            ("malloc_in_use", " MB", 1e-6),
+            ("malloc_free", " MB", 1e-6),
+        ):
+            ys = [c[key] * scale for _, c in after]
+            print(
+                f"  {key:14s} {ys[0]:12.1f} -> {ys[-1]:12.1f}   growth {slope(xs, ys):+.4f}{unit} per interview"
+            )
+        first, last = after[0][1]["types"], after[-1][1]["types"]
+        grown = sorted(
+            ((last.get(t, 0) - first.get(t, 0), t) for t in set(first) | set(last)), reverse=True
+        )
+        per = xs[-1] - xs[0]
+        print(
+            "  types grown most:",
+            ", ".join(f"{t} +{d} ({d / per:.2f}/interview)" for d, t in grown[:12] if d > 0),
+        )
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -127,6 +184,36 @@ def slope(xs: list[float], ys: list[float]) -> float:
     if len(xs) < 2:
         return float("nan")
     return statistics.linear_regression(xs, ys).slope
+
+
+def recycle_periods(samples: list[dict]) -> list[list[dict]]:
+    """The samples between one recycle and the next (the RSS saw's teeth):
+    a recycle frees a recogniser's memory, a new one's grows again."""
+    periods: list[list[dict]] = [[]]
+    for before, sample in zip([None, *samples], samples, strict=False):
+        if before is not None and sample["recycled"] > before["recycled"]:
+            periods.append([])
+        periods[-1].append(sample)
+    return [p for p in periods if p]
+
+
+def recycle_report(samples: list[dict]) -> None:
+    """The saw's peaks and troughs per recycle period: a least-squares line
+    through a sawtooth moves with where the run stops, its envelope does not."""
+    periods = recycle_periods(samples)[1:-1]  # whole teeth only: the first is the warm-up
+    recycled = samples[-1]["recycled"]
+    if len(periods) < 2:
+        print(f"recognisers recycled: {recycled:.0f}; too few whole periods to tell the envelope")
+        return
+    peaks = [max(p, key=lambda s: s["rss_mb"]) for p in periods]
+    troughs = [min(p, key=lambda s: s["rss_mb"]) for p in periods]
+    print(f"recognisers recycled: {recycled:.0f}; {len(periods)} whole periods between recycles:")
+    for name, points in (("peaks", peaks), ("troughs", troughs)):
+        xs, ys = [s["interviews"] for s in points], [s["rss_mb"] for s in points]
+        print(
+            f"  RSS {name:7s} {' '.join(f'{y:.0f}' for y in ys)} MB"
+            f"   growth {slope(xs, ys):+.4f} MB per interview"
+        )
 
 
 FIELDS = ("rss_mb", "threads", "fds", "sockets", "tasks")
@@ -142,6 +229,10 @@ def plot(samples: list[dict], warmup: int, path: Path) -> None:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
     top.plot(done, [s["rss_mb"] for s in samples], marker=".", linewidth=1)
     top.axvline(warmup, color="grey", linestyle="--", linewidth=1)
+    for period in recycle_periods(samples)[1:]:
+        top.axvline(period[0]["interviews"], color="tab:red", alpha=0.3, linewidth=1)
+    top.plot([], [], color="tab:red", alpha=0.3, label="a recogniser recycled")
+    top.legend(loc="lower right", fontsize="small")
     top.set_ylabel("server RSS (MB)")
     top.set_title("benchmarks/soak.py: the server's resources after each wave")
     top.grid(alpha=0.3)
@@ -169,11 +260,21 @@ async def main() -> None:
     parser.add_argument("--csv", type=Path, default=Path("soak.csv"))
     parser.add_argument("--plot", type=Path, default=Path("soak.png"))
     parser.add_argument("--report-every", type=int, default=10, help="waves between rows")
+    parser.add_argument(
+        "--census",
+        action="store_true",
+        help="count the server's heap at every row (Python blocks and objects by type, "
+        "malloc's bytes in use): to find what grows; it blocks the server a moment each time",
+    )
     args = parser.parse_args()
     # A kill ends the run through `finally`, so its server does not outlive it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    server = Server(sessions=int(args.minutes * SESSIONS_PER_MINUTE) + 3 * args.concurrent)
+    census = Census(args.csv.with_suffix(".census.jsonl")) if args.census else None
+    server = Server(
+        sessions=int(args.minutes * SESSIONS_PER_MINUTE) + 3 * args.concurrent,
+        env=Census.env(census.path) if census else None,
+    )
     base = f"ws://127.0.0.1:{server.port}"
     source = sentences()
     samples: list[dict] = []
@@ -182,9 +283,7 @@ async def main() -> None:
     done = 0
     started = time.monotonic()
     try:
-        samples.append(
-            {"interviews": 0, **proc_status(server.proc.pid), "tasks": event_loop_tasks(server)}
-        )
+        samples.append({"interviews": 0, **proc_status(server.proc.pid), **server_metrics(server)})
         print(
             "interviews  minutes  RSS MB  threads  fds  sockets  tasks  "
             "p50/p95 committed (last waves)  errors",
@@ -222,10 +321,12 @@ async def main() -> None:
                 "interviews": done,
                 "seconds": round(time.monotonic() - started, 1),
                 **proc_status(server.proc.pid),
-                "tasks": event_loop_tasks(server),
+                **server_metrics(server),
             }
             samples.append(sample)
             if wave % args.report_every == 0:
+                if census is not None:
+                    census.take(server, done)
                 latencies += recent
                 print(
                     f"{done:10d}  {sample['seconds'] / 60:7.1f}  {sample['rss_mb']:6.0f}"
@@ -240,7 +341,7 @@ async def main() -> None:
         server.stop()
 
     with args.csv.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["interviews", "seconds", *FIELDS[:4], "tasks"])
+        writer = csv.DictWriter(f, fieldnames=["interviews", "seconds", *FIELDS, "recycled"])
         writer.writeheader()
         for s in samples:
             writer.writerow({k: s.get(k, 0) for k in writer.fieldnames})
@@ -263,6 +364,9 @@ async def main() -> None:
             f"  {name:8s} {after[0][name]:8.1f} -> {ys[-1]:8.1f}{unit}   min {min(ys):.1f}"
             f"  max {max(ys):.1f}   growth {slope(xs, ys):+.4f}{unit} per interview"
         )
+    recycle_report(samples)
+    if census is not None:
+        census.report(args.warmup)
     plot(samples, args.warmup, args.plot)
     print(f"samples: {args.csv}; plot: {args.plot}")
 

@@ -61,6 +61,11 @@ RATE_LIMITED = Counter(
 SERVER_BUSY = Counter(
     "rt_server_busy", "Speech streams refused because the decoders were full (server_busy)."
 )
+RECOGNISERS_RECYCLED = Counter(
+    "rt_speech_recognisers_recycled",
+    "Recognisers closed for having decoded RT_STT_RECYCLE_AFTER_S (less their jitter) and "
+    "replaced by a newly warmed one: each costs a warming, and the server's memory drops.",
+)
 FINAL_TRANSCRIPT = Histogram(
     "rt_turn_final_transcript_seconds",
     "End of a spoken answer to its final transcript (metrics.turn stt_final_ms).",
@@ -128,6 +133,10 @@ def rate_limited(kind: str) -> None:
 
 def server_busy() -> None:
     SERVER_BUSY.inc()
+
+
+def recogniser_recycled() -> None:
+    RECOGNISERS_RECYCLED.inc()
 
 
 def llm_error(exc: BaseException) -> None:
@@ -212,6 +221,12 @@ def speech_admission():
     return admission
 
 
+def speech_warm_pool():
+    from speech.warm import warm
+
+    return warm
+
+
 sampled = Sampled()
 sampled.add(
     "rt_speech_streams_open",
@@ -243,6 +258,11 @@ sampled.add(
     "rt_speech_final_wait_seconds_p95",
     "95th percentile wait for a turn's final result (decoder queue plus flush).",
     lambda: speech_admission().load().final_wait_s,
+)
+sampled.add(
+    "rt_speech_recognisers_warm",
+    "Warm recognisers idle in this process's pool now (RT_STT_WARM_POOL_SIZE at most).",
+    lambda: speech_warm_pool().count(),
 )
 REGISTRY.register(sampled)
 

@@ -312,7 +312,7 @@ class SpeechStream:
             if self.options == PLAIN and rt.stt_keep_warm:
                 # Only with the pool on: it warms the replacement; without it the
                 # next stream would start on a cold recogniser (slower at first).
-                if rt.stt_warm_pool_size > 0 and 0 < rt.stt_recycle_after_s < recognizer.decoded_s:
+                if rt.stt_warm_pool_size > 0 and warm.due_for_recycling(recognizer):
                     warm.recycled(recognizer)
                     recognizer.close()
                     del recognizer  # the last reference: its memory is freed here
@@ -322,8 +322,13 @@ class SpeechStream:
                 recognizer.reset()
                 recognizer = warm.give(self._warm_key, recognizer, idle_limit())
                 if recognizer is None:
+                    # The utterance's lattices and buffers, freed by the reset,
+                    # would otherwise stay in malloc's arenas (speech/memory.py).
+                    memory.release_freed_memory()
                     return
             recognizer.close()
+            del recognizer
+            memory.release_freed_memory()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{self._audio_s:.1f}s"

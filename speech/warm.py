@@ -24,8 +24,10 @@ a recogniser lent to a stream still counts, so one coming back finds room
 rather than a newly warmed one in its place. A recogniser's own memory grows
 with every new word it decodes (Vosk caches the decoding graph it composes:
 about 0.2 MB per 5 s answer after its first minute, without end in sight), so
-one that has decoded RT_STT_RECYCLE_AFTER_S of audio is closed when its
-stream ends and a new one is warmed in its place.
+one that has decoded RT_STT_RECYCLE_AFTER_S of audio (less a random part of
+up to RT_STT_RECYCLE_JITTER of it, drawn per recogniser, so they are not all
+recycled at once) is closed when its stream ends and a new one is warmed in
+its place.
 """
 
 from __future__ import annotations
@@ -33,12 +35,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import random
 import threading
 import wave
 import weakref
 from collections.abc import Callable, Hashable
 from concurrent.futures import Executor, Future
 from pathlib import Path
+
+from django.conf import settings
+
+from interview_rt import metrics
 
 from . import audio
 from .interface import PLAIN, Recognizer, RecognizerStream
@@ -65,6 +72,10 @@ class WarmRecognizers:
         # Recognisers at work in open plain streams: they come back to the pool
         # when their streams close (or are gone with a stream never closed).
         self._lent: weakref.WeakSet[RecognizerStream] = weakref.WeakSet()
+        # Each recogniser's own recycling point (due_for_recycling).
+        self._recycle_at: weakref.WeakKeyDictionary[RecognizerStream, float] = (
+            weakref.WeakKeyDictionary()
+        )
         self.warmed = 0  # recognisers warmed by refills (for tests and logs)
         self.recycles = 0  # recognisers closed for having decoded enough
 
@@ -96,6 +107,23 @@ class WarmRecognizers:
         with self._lock:
             self._lent.discard(recognizer)
             self.recycles += 1
+        metrics.recogniser_recycled()
+
+    def due_for_recycling(self, recognizer: RecognizerStream) -> bool:
+        """Has `recognizer` decoded past its recycling point? Each recogniser's
+        point is drawn once, between (1 - RT_STT_RECYCLE_JITTER) and 1 times
+        RT_STT_RECYCLE_AFTER_S, so recognisers warmed together are not all
+        recycled together (their memory would fall and climb back in one
+        large saw); 0 never recycles."""
+        rt = settings.RT
+        if rt.stt_recycle_after_s <= 0:
+            return False
+        with self._lock:
+            point = self._recycle_at.get(recognizer)
+            if point is None:
+                point = rt.stt_recycle_after_s * (1.0 - rt.stt_recycle_jitter * random.random())
+                self._recycle_at[recognizer] = point
+        return recognizer.decoded_s > point
 
     def lent(self) -> int:
         with self._lock:

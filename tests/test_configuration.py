@@ -36,7 +36,13 @@ def test_environment_values_are_parsed_by_type():
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("RT_STT_THREADS", "two"), ("RT_SAVE_TURN_AUDIO", "maybe"), ("RT_TURN_RULE", "smart")],
+    [
+        ("RT_STT_THREADS", "two"),
+        ("RT_SAVE_TURN_AUDIO", "maybe"),
+        ("RT_TURN_RULE", "smart"),
+        ("RT_STT_RECYCLE_JITTER", "1.5"),
+        ("RT_STT_RECYCLE_JITTER", "-0.1"),
+    ],
 )
 def test_a_bad_value_names_its_variable(name, value):
     with pytest.raises(ConfigError, match=name[3:].lower()):

@@ -115,6 +115,14 @@ class RuntimeSettings:
         "graph), so this bounds the server's memory. Only with the warm pool on (it warms "
         "the replacement); 0 keeps them for ever.",
     )
+    stt_recycle_jitter: float = _setting(
+        0.5,
+        "Each recogniser is recycled after a point drawn between (1 - this) x "
+        "RT_STT_RECYCLE_AFTER_S and RT_STT_RECYCLE_AFTER_S, so recognisers that started "
+        "together are not all closed and rebuilt at once (as gunicorn's "
+        "max_requests_jitter staggers worker restarts): memory moves in small steps. "
+        "0 recycles every one at the same point.",
+    )
     stt_warm_refill_delay_s: float = _setting(
         10.0,
         "After a stream takes a warm recogniser, how long the pool waits before warming "
@@ -391,6 +399,11 @@ class RuntimeSettings:
         if self.turn_rule not in TURN_RULES:
             raise ConfigError(
                 f"turn_rule: {self.turn_rule!r} is not one of {', '.join(TURN_RULES)}"
+            )
+        if not 0.0 <= self.stt_recycle_jitter < 1.0:
+            raise ConfigError(
+                f"stt_recycle_jitter: {self.stt_recycle_jitter!r} is not in [0, 1) "
+                "(a fraction of RT_STT_RECYCLE_AFTER_S)"
             )
 
     @classmethod

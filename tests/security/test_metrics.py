@@ -57,6 +57,7 @@ def test_staff_read_it_by_token_or_session(staff_token, staff_user):
     text = scrape(staff_api(staff_token))
     assert "# TYPE rt_server_busy_total counter" in text
     assert "rt_speech_streams_limit" in text
+    assert "rt_speech_recognisers_warm" in text and "rt_speech_recognisers_recycled_total" in text
     browser = Client()
     browser.force_login(staff_user)
     assert "rt_sessions" in scrape(browser)

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from prometheus_client import REGISTRY
 
 from speech import engines, memory
 from speech.frames import Final, Partial
@@ -185,12 +186,14 @@ async def test_a_closed_sessions_recogniser_returns_to_the_pool(pool):
 async def test_a_recogniser_that_has_decoded_enough_is_recycled(pool, monkeypatch):
     """Its memory grows with every new word: past RT_STT_RECYCLE_AFTER_S it
     is closed when its stream ends and a new one is warmed in its place."""
-    pool(2, stt_recycle_after_s=30.0)
+    # Points drawn between 15 and 30 s: 40 s is past any, 10 s short of any.
+    pool(2, stt_recycle_after_s=30.0, stt_recycle_jitter=0.5)
     trims = []
     monkeypatch.setattr(memory, "release_freed_memory", lambda: trims.append(1) or True)
     preload_default_model().join(5)
     await asettled()
     assert warm.count() == 2 and warm.warmed == 2
+    recycled_before = REGISTRY.get_sample_value("rt_speech_recognisers_recycled_total")
     long, short = await SpeechStream.open("zz"), await SpeechStream.open("zz")
     long.recognizer.feed(b"\0" * 32000 * 40)  # 40 s: past the limit
     short.recognizer.feed(b"\0" * 32000 * 10)
@@ -200,9 +203,42 @@ async def test_a_recogniser_that_has_decoded_enough_is_recycled(pool, monkeypatc
     await asettled()
     assert spent.closed and not kept.closed
     assert warm.recycles == 1 and warm.warmed == 3  # one warmed in its place
-    assert trims == [1]  # its freed memory given back to the system
+    # Operators see it on /metrics (docs/deploy.md).
+    assert REGISTRY.get_sample_value("rt_speech_recognisers_recycled_total") == recycled_before + 1
+    # The freed memory given back to the system: the recycled one's, and the
+    # kept one's utterance (each stream's end trims).
+    assert trims == [1, 1]
     key = (engines.current(), "counting", 16000)
     assert warm.count() == 2 and warm.take(key) is kept
+
+
+async def test_recycling_points_are_spread_so_recognisers_are_not_recycled_together(pool):
+    """Recognisers warmed together and worked alike would all be recycled at
+    the same moment (the server's memory falling and climbing back in one
+    large saw): each draws its own point, 50-100% of RT_STT_RECYCLE_AFTER_S."""
+    pool(0, stt_recycle_after_s=100.0, stt_recycle_jitter=0.5)
+    recognisers = [CountingStream(16000) for _ in range(200)]
+    for r in recognisers:
+        r.fed_s = 75.0
+    due = [warm.due_for_recycling(r) for r in recognisers]
+    # About half are past their point at 75 s; the same answer when asked again.
+    assert 60 < sum(due) < 140
+    assert [warm.due_for_recycling(r) for r in recognisers] == due
+    for r in recognisers:
+        r.fed_s = 49.9
+    assert not any(warm.due_for_recycling(r) for r in recognisers)
+    for r in recognisers:
+        r.fed_s = 100.1
+    assert all(warm.due_for_recycling(r) for r in recognisers)
+
+
+async def test_without_jitter_every_recogniser_is_recycled_at_the_setting(pool):
+    pool(0, stt_recycle_after_s=100.0, stt_recycle_jitter=0.0)
+    below, above = CountingStream(16000), CountingStream(16000)
+    below.fed_s, above.fed_s = 99.9, 100.1
+    assert not warm.due_for_recycling(below) and warm.due_for_recycling(above)
+    pool(0, stt_recycle_after_s=0.0)  # 0: never
+    assert not warm.due_for_recycling(above)
 
 
 async def test_the_pool_count_never_exceeds_its_setting(pool):
