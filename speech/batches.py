@@ -14,6 +14,12 @@ the pool's threads. It waits no longer than until every live stream has a
 call waiting: one stream alone never waits. Urgent calls (the end of a turn,
 a stream that is behind or ahead of real time) go at once, taking whatever
 is waiting with them.
+
+The calls a candidate is waiting on (a turn's end: its last frames and the
+final) also go first: ahead of the batches already queued for the pool's
+threads. Near saturation the threads fall behind by a few batches, and
+without this the end of a turn waited behind all of them. Each stream has
+at most one call in the pool at a time, so no stream's calls are reordered.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import asyncio
 import contextlib
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -41,6 +48,10 @@ class DecodeBatches:
         self.timer: asyncio.TimerHandle | None = None
         self.executor: Executor | None = None
         self.threads = 1
+        # Groups waiting for a pool thread: each pool task runs the next one,
+        # those a candidate waits on first (deque appends and pops are atomic).
+        self.queued_first: deque[list[tuple[Callable[[], Any], asyncio.Future]]] = deque()
+        self.queued: deque[list[tuple[Callable[[], Any], asyncio.Future]]] = deque()
 
     def run(
         self,
@@ -51,24 +62,28 @@ class DecodeBatches:
         threads: int,
         window_s: float,
         urgent: bool = False,
+        first: bool = False,
     ) -> asyncio.Future:
-        """Queue `call` for stream `key`; the future resolves with its result."""
+        """Queue `call` for stream `key`; the future resolves with its result.
+        `first`: a candidate waits on it (a turn's end): urgent, and ahead of
+        the groups queued for the pool."""
         self.executor, self.threads = executor, max(1, threads)
         future = self.loop.create_future()
         self.pending.append((call, future))
         self.waiting.add(key)
         now = self.loop.time()
         self.seen[key] = now
-        if urgent or window_s <= 0 or self._everyone_waiting(now):
-            self.dispatch()
+        if first or urgent or window_s <= 0 or self._everyone_waiting(now):
+            self.dispatch(first=first)
         elif self.timer is None:
             self.timer = self.loop.call_at(now + window_s, self.dispatch)
         return future
 
     def hurry(self, key: int) -> None:
-        """Stream `key` needs its results now (its turn ended): run what waits."""
+        """Stream `key` needs its results now (its turn ended): run what
+        waits, ahead of the queued groups."""
         if key in self.waiting:
-            self.dispatch()
+            self.dispatch(first=True)
 
     def _everyone_waiting(self, now: float) -> bool:
         for key, at in list(self.seen.items()):
@@ -76,7 +91,7 @@ class DecodeBatches:
                 del self.seen[key]
         return self.waiting >= self.seen.keys()
 
-    def dispatch(self) -> None:
+    def dispatch(self, first: bool = False) -> None:
         """Run everything waiting now, split into one group per thread."""
         if self.timer is not None:
             self.timer.cancel()
@@ -84,8 +99,19 @@ class DecodeBatches:
         calls, self.pending = self.pending, []
         self.waiting.clear()
         groups = min(self.threads, len(calls))
+        queue = self.queued_first if first else self.queued
         for index in range(groups):
-            self.executor.submit(self._run_group, calls[index::groups])
+            queue.append(calls[index::groups])
+            self.executor.submit(self._run_next)
+
+    def _run_next(self) -> None:
+        """In a pool thread: the next queued group, those marked first before
+        the rest (one group was queued per task submitted, so one is there)."""
+        try:
+            group = self.queued_first.popleft()
+        except IndexError:
+            group = self.queued.popleft()
+        self._run_group(group)
 
     def _run_group(self, calls: list[tuple[Callable[[], Any], asyncio.Future]]) -> None:
         """In a pool thread: the calls back to back, then one wake-up of the loop."""

@@ -80,6 +80,8 @@ class SpeechStream:
         self._queued = 0
         self._decode_s = 0.0
         self._closed = False
+        # A turn ended (hurry): until its final, this stream's calls go first.
+        self._ending = False
         self._release = weakref.finalize(self, admission.forget, place)
 
     @classmethod
@@ -186,7 +188,9 @@ class SpeechStream:
                 in_step = self._pace.in_step(start, start + chunk.duration_s)
                 pcm = bytes(chunk.pcm)
                 return await self._decode(
-                    lambda: self._accept_sync(pcm, chunk.sample_rate), urgent=not in_step
+                    lambda: self._accept_sync(pcm, chunk.sample_rate),
+                    urgent=not in_step,
+                    first=self._ending,
                 )
         finally:
             self._queued -= 1
@@ -201,16 +205,22 @@ class SpeechStream:
                 return None
             # The candidate is waiting for the end of the turn: no batching.
             asked = time.perf_counter()
-            final, flush_s = await self._decode(self._finish_sync, urgent=True)
+            final, flush_s = await self._decode(self._finish_sync, first=True)
+            self._ending = False
             meter.finished(time.perf_counter() - asked, flush_s)
             return final
 
     def hurry(self) -> None:
-        """A turn ends: a frame of this stream waiting for its batch goes now."""
+        """A turn ends: a frame of this stream waiting for its batch goes now,
+        and its frames still to come up to the final go ahead of the other
+        streams' queued batches (speech/batches.py): the candidate waits on
+        them, the others are still speaking."""
+        self._ending = True
         batches.for_running_loop().hurry(id(self))
 
-    def _decode(self, call, *, urgent: bool) -> asyncio.Future:
-        """Run `call` in the pool, batched with the other live streams' calls."""
+    def _decode(self, call, *, urgent: bool = False, first: bool = False) -> asyncio.Future:
+        """Run `call` in the pool, batched with the other live streams' calls
+        (`first`: the candidate waits on it, speech/batches.py)."""
         return batches.for_running_loop().run(
             id(self),
             call,
@@ -218,6 +228,7 @@ class SpeechStream:
             threads=pools.size("stt"),
             window_s=settings.RT.stt_batch_window_s,
             urgent=urgent,
+            first=first,
         )
 
     async def close(self) -> None:

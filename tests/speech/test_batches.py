@@ -96,6 +96,30 @@ async def test_urgent_calls_and_hurry_go_at_once_with_what_waits(pool):
     assert await asyncio.wait_for(waiting, 1.0) == "hurried"
 
 
+async def test_a_turns_end_goes_ahead_of_the_batches_queued_for_the_pool():
+    """The threads behind by a few batches: the end of a turn (its final, or
+    its hurried last frame) runs before them, and the rest keep their order."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-decoder") as one:
+        group = batches.DecodeBatches(asyncio.get_running_loop())
+        busy, ran = threading.Event(), []
+
+        def frame(key):
+            return lambda: ran.append(key) or key
+
+        def go(key, **how):
+            return group.run(key, frame(key), executor=one, threads=1, window_s=10.0, **how)
+
+        blocker = one.submit(busy.wait, 5)  # the thread is decoding something long
+        queued = [go(1, urgent=True), go(2, urgent=True)]  # two batches queue behind it
+        final = go(3, first=True)  # a turn's end
+        waiting = go(4)  # a frame waiting for its batch ...
+        group.hurry(4)  # ... hurried: its stream's turn ended
+        busy.set()
+        assert await asyncio.wait_for(asyncio.gather(*queued, final, waiting), 5) == [1, 2, 3, 4]
+        assert ran == [3, 4, 1, 2]
+        assert blocker.result() is True
+
+
 async def test_a_batch_is_split_across_the_threads_and_errors_reach_their_caller(pool):
     group = batches.DecodeBatches(asyncio.get_running_loop())
     await make_live(group, pool, 1, 2, 3, 4)
