@@ -59,6 +59,7 @@ def _holders(obj, depth: int, seen: set[int]) -> list:
 
 
 def _census(*_):
+    gc.collect()  # what is left is held, not garbage waiting for a collection
     libc = ctypes.CDLL("libc.so.6")
     libc.mallinfo2.restype = _MallInfo2
     info = libc.mallinfo2()
@@ -70,14 +71,16 @@ def _census(*_):
         "objects": len(gc.get_objects()),
         "types": dict(types),
     }
-    # RT_CENSUS_HOLDERS=ModelState,Headers: who holds the newest few of each.
+    # RT_CENSUS_HOLDERS=ModelState,Headers: who holds the oldest few of each
+    # (RT_CENSUS_DEPTH levels up).
     wanted = [t for t in os.environ.get("RT_CENSUS_HOLDERS", "").split(",") if t]
     if wanted:
+        depth = int(os.environ.get("RT_CENSUS_DEPTH", "4"))
         objects = gc.get_objects()
         line["holders"] = {
             name: [
-                [_describe(o), _holders(o, 4, {id(objects)})]
-                for o in [o for o in objects if type(o).__qualname__ == name][-3:]
+                [_describe(o), _holders(o, depth, {id(objects)})]
+                for o in [o for o in objects if type(o).__qualname__ == name][:3]
             ]
             for name in wanted
         }
