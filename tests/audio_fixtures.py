@@ -5,6 +5,7 @@ Every helper returns raw PCM: signed 16-bit little-endian mono.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import os
@@ -19,6 +20,16 @@ CACHE = Path(tempfile.gettempdir()) / "interview-rt-speech-cache"
 
 KOREAN_ANSWER = "저는 소프트웨어 엔지니어입니다 파이썬과 실시간 시스템을 좋아합니다"
 KOREAN_SHORT = "안녕하세요 감사합니다"
+
+
+_libc = ctypes.CDLL(None)
+
+
+def same_dither(seed: int = 1) -> None:
+    """Reseed the C rand() that Kaldi's feature dithering draws from: two
+    decodes of the same audio on new recognisers, each after a reseed and
+    with nothing else decoding meanwhile, get the same noise."""
+    _libc.srand(seed)
 
 
 def espeak_available() -> bool:

@@ -23,11 +23,13 @@ from interviews.models import Conversation, InterviewSession
 from live import ai_turns
 from speech.model_registry import registry
 from speech.transcribe import transcribe_pcm
+from speech.warm import warm
 from tests.audio_fixtures import (
     KOREAN_ANSWER,
     KOREAN_SHORT,
     SAME_DECODE_AGREEMENT,
     frames,
+    same_dither,
     silence,
     speak,
     word_agreement,
@@ -48,20 +50,26 @@ def korean_model():
     registry.model_for("ko")
 
 
-_offline: dict[str, str] = {}
-
-
 async def offline_words(text: str) -> str:
-    """Vosk's own offline decoding of `text` spoken (once per module)."""
-    if text not in _offline:
-        _offline[text] = (await transcribe_pcm(speak(text), 16000, "ko"))["text"]
-    return _offline[text]
+    """Vosk's own offline decoding of `text` spoken, with the dither noise
+    the live decode had (reseeded before each, both on new recognisers)."""
+    same_dither()
+    return (await transcribe_pcm(speak(text), 16000, "ko"))["text"]
 
 
 @pytest.fixture(autouse=True)
 def fast_audio(settings):
     # The test streams faster than real time: let the frames queue.
     settings.RT = replace(settings.RT, audio_max_queued_frames=10_000)
+
+
+@pytest.fixture(autouse=True)
+def fresh_recogniser():
+    """Live speech starts on a new recogniser, as the offline decode does,
+    whatever earlier tests in this worker left in the store."""
+    warm.clear()
+    yield
+    warm.clear()
 
 
 async def stream(comm, pcm: bytes) -> None:
@@ -132,6 +140,7 @@ async def test_a_pause_between_two_halves_ends_as_one_answer_with_one_reply(
     first, second = speak(FIRST), speak(SECOND)
     before = first + silence(pause_s)
     after = second + silence(2.0)
+    same_dither()  # as offline_words does: the same noise on the first half
     await stream(candidate, before)
     # Silence ended the answer inside the pause: it was committed and answered.
     got = await events_until(candidate, "ai.message", wait=30)

@@ -15,7 +15,6 @@ the measurements.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import difflib
 import gc
 import os
@@ -38,16 +37,16 @@ from speech.model_registry import registry
 from speech.stream import SpeechStream
 from speech.transcribe import transcribe_pcm
 from speech.vosk_engine import VoskEngine
-from tests.audio_fixtures import KOREAN_ANSWER, KOREAN_SHORT, frames, silence, speak
+from tests.audio_fixtures import (
+    KOREAN_ANSWER,
+    KOREAN_SHORT,
+    frames,
+    same_dither,
+    silence,
+    speak,
+)
 
 pytestmark = pytest.mark.speech
-
-_libc = ctypes.CDLL(None)
-
-
-def same_dither(seed: int = 1) -> None:
-    """Reseed the C rand() that Kaldi's feature dithering draws from."""
-    _libc.srand(seed)
 
 
 def similarity(a: str, b: str) -> float:
