@@ -186,8 +186,9 @@ async def test_a_closed_sessions_recogniser_returns_to_the_pool(pool):
 async def test_a_recogniser_that_has_decoded_enough_is_recycled(pool, monkeypatch):
     """Its memory grows with every new word: past RT_STT_RECYCLE_AFTER_S it
     is closed when its stream ends and a new one is warmed in its place."""
-    # Points drawn between 15 and 30 s: 40 s is past any, 10 s short of any.
-    pool(2, stt_recycle_after_s=30.0, stt_recycle_jitter=0.5)
+    # Points drawn between 30 and 60 s; each recogniser has also decoded the
+    # warm-up recording (6.4 s): 66 s is past any point, 16 s short of any.
+    pool(2, stt_recycle_after_s=60.0, stt_recycle_jitter=0.5)
     trims = []
     monkeypatch.setattr(memory, "release_freed_memory", lambda: trims.append(1) or True)
     preload_default_model().join(5)
@@ -195,7 +196,7 @@ async def test_a_recogniser_that_has_decoded_enough_is_recycled(pool, monkeypatc
     assert warm.count() == 2 and warm.warmed == 2
     recycled_before = REGISTRY.get_sample_value("rt_speech_recognisers_recycled_total")
     long, short = await SpeechStream.open("zz"), await SpeechStream.open("zz")
-    long.recognizer.feed(b"\0" * 32000 * 40)  # 40 s: past the limit
+    long.recognizer.feed(b"\0" * 32000 * 60)  # past the limit
     short.recognizer.feed(b"\0" * 32000 * 10)
     spent, kept = long.recognizer, short.recognizer
     await long.close()
