@@ -316,6 +316,7 @@ class SpeechStream:
         ones, when kept warm), or close it; one that has decoded more than
         RT_STT_RECYCLE_AFTER_S is closed and a new one warmed in its place."""
         rt = settings.RT
+        recycled = False
         with self._mutex:
             recognizer, self._recognizer = self._recognizer, None
             if recognizer is None:
@@ -323,23 +324,21 @@ class SpeechStream:
             if self.options == PLAIN and rt.stt_keep_warm:
                 # Only with the pool on: it warms the replacement; without it the
                 # next stream would start on a cold recogniser (slower at first).
-                if rt.stt_warm_pool_size > 0 and warm.due_for_recycling(recognizer):
+                recycled = rt.stt_warm_pool_size > 0 and warm.due_for_recycling(recognizer)
+                if recycled:
                     warm.recycled(recognizer)
-                    recognizer.close()
-                    del recognizer  # the last reference: its memory is freed here
-                    memory.release_freed_memory()  # and given back (speech/memory.py)
-                    refill(self._warm_key, *self._warm_key)
-                    return
-                recognizer.reset()
-                recognizer = warm.give(self._warm_key, recognizer, idle_limit())
-                if recognizer is None:
-                    # The utterance's lattices and buffers, freed by the reset,
-                    # would otherwise stay in malloc's arenas (speech/memory.py).
-                    memory.release_freed_memory()
-                    return
-            recognizer.close()
-            del recognizer
-            memory.release_freed_memory()
+                else:
+                    recognizer.reset()
+                    # None when kept; else the one left over, to close.
+                    recognizer = warm.give(self._warm_key, recognizer, idle_limit())
+            if recognizer is not None:
+                recognizer.close()
+            del recognizer  # a closed one's last reference: its memory is freed here
+        # Given back to the system: a closed recogniser's memory, or the
+        # utterance's lattices and buffers the reset freed (speech/memory.py).
+        memory.release_freed_memory()
+        if recycled:
+            refill(self._warm_key, *self._warm_key)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{self._audio_s:.1f}s"
