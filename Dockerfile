@@ -6,7 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=interview_rt.settings.production
 
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg fonts-nanum curl \
+    && apt-get install -y --no-install-recommends ffmpeg fonts-nanum libjemalloc2 curl \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/capacity.py --sizes 1 --answers 1   # a smoke run
     .venv/bin/python benchmarks/capacity.py --against ../old-tree   # before and after, one run
     .venv/bin/python benchmarks/capacity.py --rules                 # RT_TURN_RULE signals vs silence
+    .venv/bin/python benchmarks/capacity.py --allocators            # RT_ALLOCATOR jemalloc vs system
 
 For each N, N candidates on fresh sessions arrive 0.8 s apart. Each opens
 its socket, sends `audio.config` and `interview.start` and, if its audio is
@@ -58,6 +59,7 @@ from benchmarks.streams import (  # noqa: E402
     pct,
     peak_rss_mb,
     reset_peak_rss,
+    same_allocator,
 )
 from interview_rt.settings.runtime import RuntimeSettings  # noqa: E402
 from interviews.wire import EventType  # noqa: E402
@@ -290,6 +292,11 @@ async def main() -> None:
         action="store_true",
         help="this tree twice, RT_TURN_RULE=signals and =silence, level by level in one run",
     )
+    parser.add_argument(
+        "--allocators",
+        action="store_true",
+        help="this tree twice, RT_ALLOCATOR=jemalloc and =system, level by level in one run",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     source = sentences()
@@ -302,6 +309,9 @@ async def main() -> None:
         # The whole product path under each turn rule: its model calls' CPU counts.
         trees = [("sig", ROOT, {"RT_TURN_RULE": "signals"})]
         trees.append(("fix", ROOT, {"RT_TURN_RULE": "silence"}))
+    if args.allocators:
+        trees = [("je", ROOT, {"RT_ALLOCATOR": "jemalloc"})]
+        trees.append(("sys", ROOT, {"RT_ALLOCATOR": "system"}))
     servers = {}
     try:
         for name, root, extra_env in trees:
@@ -344,4 +354,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    same_allocator()
     asyncio.run(main())

@@ -109,6 +109,37 @@ def proc_status(pid: int) -> dict[str, float]:
     return {"rss_mb": rss_mb(pid), "threads": threads, "fds": len(fds), "sockets": sockets}
 
 
+# glibc's arenas for threads other than the main one are 64 MiB-aligned
+# mappings (HEAP_MAX_SIZE on 64-bit); the main thread's is [heap].
+THREAD_ARENA_ALIGN = 64 << 20
+MAP_CLASSES = ("heap", "arenas", "anon", "files")
+
+
+def memory_map(pid: int) -> dict[str, float]:
+    """--maps: the RSS of the server's mappings by kind, in MB: the main
+    thread's malloc heap, other threads' malloc arenas, other anonymous
+    memory (large malloc blocks, Python's own arenas, libraries' pools) and
+    file-backed pages (code, the models)."""
+    rss = dict.fromkeys(MAP_CLASSES, 0.0)
+    kind = "files"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+            start = int(head[0].split("-")[0], 16)
+            name = head[5] if len(head) > 5 else ""
+            if name == "[heap]":
+                kind = "heap"
+            elif name and not name.startswith("["):
+                kind = "files"
+            elif head[1].startswith("rw") and start % THREAD_ARENA_ALIGN == 0:
+                kind = "arenas"
+            else:
+                kind = "anon"
+        elif head[0] == "Rss:":
+            rss[kind] += int(head[1]) / 1024
+    return {f"map_{k}": round(v, 1) for k, v in rss.items()}
+
+
 def server_metrics(server: Server) -> dict[str, float]:
     """From /metrics: the event loop's tasks and the recognisers recycled so far."""
     request = urllib.request.Request(
@@ -266,6 +297,12 @@ async def main() -> None:
         help="count the server's heap at every row (Python blocks and objects by type, "
         "malloc's bytes in use): to find what grows; it blocks the server a moment each time",
     )
+    parser.add_argument(
+        "--maps",
+        action="store_true",
+        help="split the RSS by mapping at every sample (main heap, threads' malloc arenas, "
+        "other anonymous memory, files) and give each one's growth",
+    )
     args = parser.parse_args()
     # A kill ends the run through `finally`, so its server does not outlive it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -283,7 +320,10 @@ async def main() -> None:
     done = 0
     started = time.monotonic()
     try:
-        samples.append({"interviews": 0, **proc_status(server.proc.pid), **server_metrics(server)})
+        maps = (lambda: memory_map(server.proc.pid)) if args.maps else dict
+        samples.append(
+            {"interviews": 0, **proc_status(server.proc.pid), **server_metrics(server), **maps()}
+        )
         print(
             "interviews  minutes  RSS MB  threads  fds  sockets  tasks  "
             "p50/p95 committed (last waves)  errors",
@@ -322,6 +362,7 @@ async def main() -> None:
                 "seconds": round(time.monotonic() - started, 1),
                 **proc_status(server.proc.pid),
                 **server_metrics(server),
+                **maps(),
             }
             samples.append(sample)
             if wave % args.report_every == 0:
@@ -341,7 +382,10 @@ async def main() -> None:
         server.stop()
 
     with args.csv.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["interviews", "seconds", *FIELDS, "recycled"])
+        mapped = [f"map_{k}" for k in MAP_CLASSES] if args.maps else []
+        writer = csv.DictWriter(
+            f, fieldnames=["interviews", "seconds", *FIELDS, "recycled", *mapped]
+        )
         writer.writeheader()
         for s in samples:
             writer.writerow({k: s.get(k, 0) for k in writer.fieldnames})
@@ -364,6 +408,14 @@ async def main() -> None:
             f"  {name:8s} {after[0][name]:8.1f} -> {ys[-1]:8.1f}{unit}   min {min(ys):.1f}"
             f"  max {max(ys):.1f}   growth {slope(xs, ys):+.4f}{unit} per interview"
         )
+    if args.maps:
+        print("  by mapping (MB):")
+        for name in (f"map_{k}" for k in MAP_CLASSES):
+            ys = [s[name] for s in after]
+            print(
+                f"    {name[4:]:6s} {ys[0]:8.1f} -> {ys[-1]:8.1f}   min {min(ys):.1f}"
+                f"  max {max(ys):.1f}   growth {slope(xs, ys):+.4f} MB per interview"
+            )
     recycle_report(samples)
     if census is not None:
         census.report(args.warmup)

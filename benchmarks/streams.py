@@ -52,6 +52,8 @@ sys.path.insert(0, str(ROOT))
 
 import websockets  # noqa: E402
 
+from interview_rt import allocator  # noqa: E402
+from interview_rt.settings.runtime import RuntimeSettings  # noqa: E402
 from tests.audio_fixtures import frames, silence, speak  # noqa: E402
 from tests.browser.server import free_port  # noqa: E402
 
@@ -94,7 +96,13 @@ class Server:
         self.dir = Path(tempfile.mkdtemp(prefix="rt-bench-"))
         self.port = free_port()
         self.env = {
-            **os.environ,
+            # The tree's own server command picks its allocator (RT_ALLOCATOR);
+            # this process's preload (same_allocator) is not handed down.
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if k not in ("LD_PRELOAD", allocator.REEXEC_MARKER)
+            },
             "DJANGO_SETTINGS_MODULE": "interview_rt.settings.dev",
             "DATABASE_URL": f"sqlite:///{self.dir / 'db.sqlite3'}",
             "MEDIA_ROOT": str(self.dir / "media"),
@@ -137,9 +145,16 @@ class Server:
             text=True,
         ).stdout
         self.data = json.loads(out.strip().splitlines()[-1])
+        # The product's server command where the tree has one (daphne with its
+        # allocator and close codes), daphne itself in older trees.
+        command = (
+            [py, "-m", "interview_rt.serve"]
+            if (root / "interview_rt" / "serve.py").exists()
+            else [str(root / ".venv" / "bin" / "daphne")]
+        )
         self.proc = subprocess.Popen(
             [
-                str(root / ".venv" / "bin" / "daphne"),
+                *command,
                 "-b",
                 "127.0.0.1",
                 "-p",
@@ -593,5 +608,12 @@ async def main() -> None:
                 server.stop()
 
 
+def same_allocator() -> None:
+    """Re-run this benchmark on the allocator the server runs on by default
+    (RT_ALLOCATOR), so the raw in-process ceilings decode as the server does."""
+    allocator.ensure(RuntimeSettings.from_env().allocator, [sys.executable, *sys.argv])
+
+
 if __name__ == "__main__":
+    same_allocator()
     asyncio.run(main())

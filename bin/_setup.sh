@@ -63,8 +63,9 @@ ensure_turn_models() {
   "$PY" "$ROOT/manage.py" ensure_turn_models
 }
 
-# Runtime needs ffmpeg (audio uploads) and a CJK-capable font (reports).
-RUNTIME_APT=(ffmpeg fonts-nanum)
+# Runtime needs ffmpeg (audio uploads), a CJK-capable font (reports) and
+# jemalloc (the server's allocator, RT_ALLOCATOR).
+RUNTIME_APT=(ffmpeg fonts-nanum libjemalloc2)
 # Tests also synthesise speech, convert audio, read PDFs, drive Chromium and
 # check the shipped nginx config (nginx -t).
 TEST_APT=("${RUNTIME_APT[@]}" fonts-noto-cjk espeak-ng sox poppler-utils poppler-data chromium nginx-light)

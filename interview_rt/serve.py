@@ -10,13 +10,21 @@ autobahn closes instead, with the code RFC 6455 names: 1009 for a message
 over daphne's size limit (`--websocket-max-message-size`, 1 MiB by default),
 1007 for a text frame that is not UTF-8, 1002 for other protocol violations
 (docs/protocol.md, "Close codes").
+
+It first re-executes itself on the allocator RT_ALLOCATOR names (jemalloc
+by default: interview_rt/allocator.py).
 """
 
 from __future__ import annotations
 
+import sys
+
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from twisted.internet import reactor
+
+from interview_rt import allocator
+from interview_rt.settings.runtime import RuntimeSettings
 
 
 class ClosingServer(Server):
@@ -37,4 +45,5 @@ class ServeCommand(CommandLineInterface):
 
 
 if __name__ == "__main__":
+    allocator.ensure(RuntimeSettings.from_env().allocator, allocator.server_command(sys.argv))
     ServeCommand.entrypoint()

@@ -42,6 +42,7 @@ def test_environment_values_are_parsed_by_type():
         ("RT_TURN_RULE", "smart"),
         ("RT_STT_RECYCLE_JITTER", "1.5"),
         ("RT_STT_RECYCLE_JITTER", "-0.1"),
+        ("RT_ALLOCATOR", "tcmalloc"),
     ],
 )
 def test_a_bad_value_names_its_variable(name, value):
