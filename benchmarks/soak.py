@@ -119,7 +119,8 @@ def memory_map(pid: int) -> dict[str, float]:
     """--maps: the RSS of the server's mappings by kind, in MB: the main
     thread's malloc heap, other threads' malloc arenas, other anonymous
     memory (large malloc blocks, Python's own arenas, libraries' pools) and
-    file-backed pages (code, the models)."""
+    file-backed pages (code, the models). The first two are glibc's
+    (RT_ALLOCATOR=system); on jemalloc nearly all is "anon"."""
     rss = dict.fromkeys(MAP_CLASSES, 0.0)
     kind = "files"
     for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():

@@ -1,10 +1,10 @@
 """The server process's C allocator (RT_ALLOCATOR): jemalloc when installed.
 
 Vosk (Kaldi) spends much of its decoding time in malloc and free of small
-C++ objects. With jemalloc preloaded the server's decoders took about a fifth
-less CPU per live interview than with glibc's malloc, and its answers were
-committed sooner (benchmarks/capacity.py --allocator, docs/benchmarks.md,
-"The allocator"). A library can only replace malloc before the process
+C++ objects. With jemalloc preloaded the server took about 15% less CPU per
+live interview than with glibc's malloc, and its answers were committed
+sooner (benchmarks/capacity.py --allocators, docs/benchmarks.md, "The
+allocator"). A library can only replace malloc before the process
 starts, so the server command (interview_rt/serve.py) re-executes itself once
 with LD_PRELOAD naming the library; everything else (tests, manage.py) keeps
 the system's allocator.

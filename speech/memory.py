@@ -12,6 +12,9 @@ stream's end (the reset frees the utterance's lattices and buffers, which
 would otherwise stay in the arenas of whichever decoder thread ran them): a
 few milliseconds the first time, tens of microseconds after, in the decoder
 pool. On a C library without malloc_trim (musl, macOS) it does nothing.
+The server itself runs on jemalloc by default (interview_rt/allocator.py),
+which purges freed pages by its own decay; the trim then finds glibc's
+arenas empty and costs next to nothing.
 """
 
 from __future__ import annotations
