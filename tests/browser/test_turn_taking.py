@@ -20,7 +20,14 @@ import time
 import pytest
 
 from interviews.wire import ClientType
-from tests.audio_fixtures import KOREAN_SHORT, espeak_available, silence, speak, write_wav
+from tests.audio_fixtures import (
+    KOREAN_ANSWER,
+    KOREAN_SHORT,
+    espeak_available,
+    silence,
+    speak,
+    write_wav,
+)
 from tests.conftest import require_service
 
 from .a11y import NARROW_VIEWPORT, assert_accessible, assert_fits_narrow_screen
@@ -33,6 +40,14 @@ LISTENING = "Listening… take your time."
 # Seconds of silence after each spoken phrase of the paused answer: longer than
 # the turn silence (1.5 s), so only a hold keeps the answer open through it.
 PAUSE_S = 3.0
+
+# Silence after the answer in the indicator test: the file loops, and its next
+# words would clear the indicator; this outlasts the turn rule's longest wait
+# (RT_TURN_MAX_WAIT_S, 4 s) and a loaded machine's decoding lag, so the commit
+# comes first (with the shared 3 s file, under a full suite's load, the test
+# once saw no change at the commit: the next words had most likely cleared
+# the indicator first).
+QUIET_AFTER_ANSWER_S = 10.0
 
 # The indicator's changes, each with how many answers were committed then.
 WATCH_LISTENING = """
@@ -104,11 +119,27 @@ def start_voice(page, join_url: str) -> None:
 # --- the quiet indicator, and axe with the new controls ---------------------------------
 
 
+@pytest.fixture(scope="module")
+def answer_then_quiet_browser(playwright_driver, artifacts):
+    """A microphone that gives the spoken answer, then is quiet for QUIET_AFTER_ANSWER_S."""
+    require_service(espeak_available(), "espeak-ng and sox are needed to synthesise test speech")
+    pcm = silence(0.5) + speak(KOREAN_ANSWER) + silence(QUIET_AFTER_ANSWER_S)
+    wav = write_wav(artifacts / "candidate-answer-then-quiet.wav", pcm)
+    browser = launch(
+        playwright_driver,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+    )
+    yield browser
+    browser.close()
+
+
 def test_listening_indicator_shows_in_the_pause_and_goes_on_commit(
-    voice_browser, rt_server, page_errors
+    answer_then_quiet_browser, rt_server, page_errors
 ):
     session = rt_server.create_session("Listening indicator", QUESTIONS)
-    context = voice_browser.new_context(viewport={"width": 1280, "height": 900})
+    context = answer_then_quiet_browser.new_context(viewport={"width": 1280, "height": 900})
     context.add_init_script(WATCH_LISTENING)
     page = context.new_page()
     page_errors.watch(page)
