@@ -233,11 +233,9 @@ async def test_async_generation_builds_off_the_event_loop(interviewer, student):
             speaker="ai" if i % 2 == 0 else "student",
             message=f"{KOREAN_LINE} {i} " + "word " * 40,
         )
-    # How long ReportLab needs for this session (fonts load here, once per process).
+    # Fonts load here, once per process, so the run below is a build like any other.
     data = await sync_to_async(report_services.gather)(session)
-    started = time.perf_counter()
     await asyncio.to_thread(report_services.build_pdf, data)
-    build_s = time.perf_counter() - started
 
     gaps: list[float] = []
     done = asyncio.Event()
@@ -251,17 +249,21 @@ async def test_async_generation_builds_off_the_event_loop(interviewer, student):
             last = now
 
     beat = asyncio.create_task(heartbeat())
+    started = time.perf_counter()
     with override_settings(RT=replace(settings.RT, report_threads=2)):
         report = await report_services.agenerate_report(session=session)
+    generate_s = time.perf_counter() - started
     done.set()
     await beat
     pdf = await sync_to_async(lambda: Path(report.pdf_file.path).read_bytes())()
     assert len(PdfReader(io.BytesIO(pdf)).pages) > 2
     assert f"{KOREAN_LINE} 199" in " ".join(pypdf_pages(pdf))
     # The loop kept ticking while the PDF was built: built inline, one tick
-    # would have waited the whole build.
+    # would have waited the whole build, most of the generation's time. (Set
+    # against this same generation's time, not a build timed apart: under a
+    # loaded CI machine the second build ran slower than the first.)
     assert len(gaps) > 5
-    assert max(gaps) < build_s / 2, (max(gaps), build_s)
+    assert max(gaps) < generate_s / 2, (max(gaps), generate_s)
 
 
 @pytest.mark.django_db(transaction=True)
