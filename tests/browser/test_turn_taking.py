@@ -109,6 +109,18 @@ def wait_for(page, predicate, timeout_s: float = 15, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def microphone_browser(playwright_driver, wav, pcm):
+    """A browser whose microphone plays `pcm()` (written to `wav`) over and over."""
+    require_service(espeak_available(), "espeak-ng and sox are needed to synthesise test speech")
+    write_wav(wav, pcm())
+    return launch(
+        playwright_driver,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+    )
+
+
 def start_voice(page, join_url: str) -> None:
     page.goto(join_url)
     page.check("#consent")
@@ -122,14 +134,10 @@ def start_voice(page, join_url: str) -> None:
 @pytest.fixture(scope="module")
 def answer_then_quiet_browser(playwright_driver, artifacts):
     """A microphone that gives the spoken answer, then is quiet for QUIET_AFTER_ANSWER_S."""
-    require_service(espeak_available(), "espeak-ng and sox are needed to synthesise test speech")
-    pcm = silence(0.5) + speak(KOREAN_ANSWER) + silence(QUIET_AFTER_ANSWER_S)
-    wav = write_wav(artifacts / "candidate-answer-then-quiet.wav", pcm)
-    browser = launch(
+    browser = microphone_browser(
         playwright_driver,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}",
+        artifacts / "candidate-answer-then-quiet.wav",
+        lambda: silence(0.5) + speak(KOREAN_ANSWER) + silence(QUIET_AFTER_ANSWER_S),
     )
     yield browser
     browser.close()
@@ -177,14 +185,10 @@ def test_listening_indicator_shows_in_the_pause_and_goes_on_commit(
 @pytest.fixture(scope="module")
 def paused_voice_browser(playwright_driver, artifacts):
     """A microphone that says a short phrase, then is silent for PAUSE_S, over and over."""
-    require_service(espeak_available(), "espeak-ng and sox are needed to synthesise test speech")
-    pcm = silence(0.3) + speak(KOREAN_SHORT) + silence(PAUSE_S)
-    wav = write_wav(artifacts / "candidate-paused-answer.wav", pcm)
-    browser = launch(
+    browser = microphone_browser(
         playwright_driver,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}",
+        artifacts / "candidate-paused-answer.wav",
+        lambda: silence(0.3) + speak(KOREAN_SHORT) + silence(PAUSE_S),
     )
     yield browser
     browser.close()
