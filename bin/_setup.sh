@@ -67,5 +67,6 @@ ensure_turn_models() {
 # jemalloc (the server's allocator, RT_ALLOCATOR).
 RUNTIME_APT=(ffmpeg fonts-nanum libjemalloc2)
 # Tests also synthesise speech, convert audio, read PDFs, drive Chromium and
-# check the shipped nginx config (nginx -t).
-TEST_APT=("${RUNTIME_APT[@]}" fonts-noto-cjk espeak-ng sox poppler-utils poppler-data chromium nginx-light)
+# check the shipped nginx config (nginx -t); OpenFst's tools run the static-graph
+# build's steps on small FSTs (tests/speech/test_static_graph.py).
+TEST_APT=("${RUNTIME_APT[@]}" fonts-noto-cjk espeak-ng sox poppler-utils poppler-data chromium nginx-light libfst-tools)

