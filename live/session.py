@@ -231,7 +231,14 @@ class LiveSession:
     async def _on_control(self, item: Control) -> None:
         match item:
             case HoldTurn():
-                self.turns.feed(Held(self.stream.audio_time_s if self.stream else 0.0))
+                at_s = self.stream.audio_time_s if self.stream else 0.0
+                # "Give me a moment" just after silence ended the answer (the
+                # rule may end a sentence-final pause in under a second, before
+                # anyone can press it): the candidate is not done, so the
+                # answer goes on, as resumed speech would reopen it.
+                if self.takeback.target is not None and not self.turns.heard:
+                    self._reopen(at_s)
+                self.turns.feed(Held(at_s))
             case AiSpoken():
                 self.takeback.ai_spoken(item.conversation_id)
             case EndTurn():
@@ -298,9 +305,9 @@ class LiveSession:
     # --- take-back (live/takeback.py) -----------------------------------------
 
     def _reopen(self, at_s: float) -> None:
-        """Speech resumed in the turn after one silence ended: within the grace
-        window, that answer goes on (its words and audio in front of this turn's)
-        and its reply is taken back by the AI task, after it."""
+        """Speech resumed (or `turn.hold` came) in the turn after one silence
+        ended: within the grace window, that answer goes on (its words and audio
+        in front of this turn's) and its reply is taken back by the AI task, after it."""
         answer = self.takeback.resumed(at_s)
         if answer is None:
             return

@@ -70,6 +70,9 @@ class TurnTaker:
     last_voiced_s: float | None = None
     # Words ending at or before this belong to an earlier turn (stream time runs on).
     floor_s: float = -1.0
+    # Goes on from an answer already taken as speech (take-back), which it keeps
+    # whole even if nothing voiced follows (a `turn.hold`, then `turn.end`).
+    reopened: bool = False
 
     def feed(self, event: Heard | Held | Flushed) -> Decision:
         """What the session heard; returns what to show and whether the turn ended."""
@@ -96,6 +99,7 @@ class TurnTaker:
         """This turn goes on from `earlier`, an answer taken back (take-back):
         its words come first, so the answer is taken whole."""
         self.finals[:0] = earlier.finals
+        self.reopened = True
 
     @property
     def heard(self) -> bool:
@@ -105,7 +109,7 @@ class TurnTaker:
     def take(self, ended_by: EndedBy, stt_final_ms: float | None = None) -> Turn | None:
         """The finished turn (None for noise or nothing), and a clean slate."""
         turn = None
-        if self.finals and self.voiced_s >= MIN_VOICED_S:
+        if self.finals and (self.voiced_s >= MIN_VOICED_S or self.reopened):
             turn = Turn(
                 text=" ".join(f.text.strip() for f in self.finals if f.text.strip()),
                 finals=tuple(self.finals),
@@ -118,6 +122,7 @@ class TurnTaker:
         self.voiced_s = 0.0
         self.has_words = False
         self.held_at_s = None
+        self.reopened = False
         self.last_speech_s = None
         self.last_voiced_s = None
         return turn

@@ -103,6 +103,9 @@ const state = {
   // a connection lost before then may have lost it.
   unconfirmed: "",
   replaying: false, // a resume's replay is on its way (ends with our ping's pong)
+  // "Give me a moment" was pressed and the candidate has not spoken since: a
+  // take-back the hold caused keeps its "take your time" message.
+  holding: false,
   // The problem that stays until dealt with (a passing one shows over it, then
   // gives it back), and its code, to clear it when it passes.
   standingProblem: { text: "", code: "" },
@@ -326,6 +329,7 @@ function onEvent(event) {
       voice.stop(); // the candidate is talking: the interviewer stops
       setActivity("Listening…");
       state.spoke = true;
+      state.holding = false;
       break;
     case EventType.TRANSCRIPT_FINAL:
       transcript.apply(event);
@@ -337,7 +341,7 @@ function onEvent(event) {
       transcript.apply(event);
       voice.withdraw();
       state.replyStreaming = false;
-      if (!state.replaying) setActivity("Listening…");
+      if (!state.replaying && !state.holding) setActivity("Listening…");
       break;
     case EventType.AI_CANCELLED:
       transcript.apply(event);
@@ -346,6 +350,7 @@ function onEvent(event) {
     case EventType.TURN_COMMITTED:
       transcript.apply(event);
       state.spoke = false;
+      state.holding = false;
       showListening(false);
       setActivity("Answer received.");
       state.unconfirmed = "";
@@ -503,6 +508,7 @@ function showListening(on) {
 function holdTurn() {
   if (state.mode === "typed" || state.ended) return;
   socket.send({ type: ClientType.TURN_HOLD });
+  state.holding = true;
   setActivity("Take your time: the interviewer waits until you speak again.");
 }
 

@@ -357,3 +357,90 @@ async def test_ai_spoken_needs_a_conversation_id(session, value):
     error = (await events_until(candidate, "error"))[-1]
     assert error["code"] == "bad_field" and "conversation_id" in error["message"]
     await candidate.disconnect()
+
+
+# --- "Give me a moment" (turn.hold) just after silence ended the answer -------------
+
+
+async def test_hold_after_silence_ended_the_answer_reopens_it_and_waits(session, staff_client):
+    """The rule ended a sentence-final pause before the candidate could press
+    "Give me a moment": the hold reopens the answer, no silence ends it while
+    they think (longer than the grace window), and what they say next joins it."""
+    candidate = await started(session)
+    got = await events_until_reply(candidate, speak(FIRST) + silence(1.2))
+    await candidate.send_json_to({"type": "turn.hold"})
+    await stream(candidate, silence(6.0))
+    got += await drain(candidate, 1.0)
+    # Reopened at the hold, and nothing committed in the six quiet seconds.
+    assert [k for k, _ in kinds(got)] == [
+        "turn.committed",
+        "ai.message",
+        "turn.reopened",
+        "ai.cancelled",
+    ], kinds(got)
+    got += await resume_after(candidate, speak(SECOND) + silence(2.0))
+    await candidate.disconnect()
+
+    seen = kinds(got)
+    assert [k for k, _ in seen][4:] == ["turn.committed", "ai.message"], seen
+    answer_id = seen[0][1]
+    assert seen[2][1] == seen[4][1] == answer_id
+    committed = [e for e in got if e["type"] == "turn.committed"]
+    first_reply = seen_seq(got, "ai.message")
+    later = [e["text"] for e in got if e["type"] == "transcript.final" and e["seq"] > first_reply]
+    assert later and committed[-1]["text"].split() == (
+        committed[0]["text"].split() + " ".join(later).split()
+    )
+    listed = await api_list(staff_client, session)
+    assert [(r["speaker"], r["message"]) for r in listed[1:]] == [
+        ("student", committed[-1]["text"]),
+        ("ai", listed[2]["message"]),
+    ]
+    assert listed[2]["id"] == seen[5][1]
+    answer = (await rows(session, retracted=False))[1]
+    assert answer.speech["ended_by"] == "silence"
+    # One recording: the first half, the held pause and the second half.
+    assert wav_seconds(answer) >= (len(speak(FIRST)) + len(silence(6.0))) / BYTES_PER_S
+
+
+async def test_hold_then_turn_end_commits_the_reopened_answer_whole(session):
+    """Reopened by a hold, then "Done" with nothing more said: the same answer,
+    whole, is committed and answered again (not dropped as silence)."""
+    candidate = await started(session)
+    got = await events_until_reply(candidate, speak(FIRST) + silence(1.2))
+    await candidate.send_json_to({"type": "turn.hold"})
+    await stream(candidate, silence(1.0))
+    await candidate.send_json_to({"type": "turn.end"})
+    got += await events_until(candidate, "ai.message", wait=30)
+    got += await drain(candidate, 0.3)
+    await candidate.disconnect()
+    seen = kinds(got)
+    assert [k for k, _ in seen] == [
+        "turn.committed",
+        "ai.message",
+        "turn.reopened",
+        "ai.cancelled",
+        "turn.committed",
+        "ai.message",
+    ], seen
+    committed = [e for e in got if e["type"] == "turn.committed"]
+    assert committed[0]["conversation_id"] == committed[1]["conversation_id"]
+    assert committed[1]["text"] == committed[0]["text"]
+    students = [r for r in await rows(session) if r.speaker == "student"]
+    assert [(s.message, s.speech["ended_by"]) for s in students] == [
+        (committed[0]["text"], "turn.end")
+    ]
+
+
+async def test_hold_after_the_reply_was_spoken_does_not_reopen(session):
+    """The browser had spoken the reply: a hold then is for the next answer."""
+    candidate = await started(session)
+    got = await first_half_answered(candidate)
+    reply = got[-1]["conversation_id"]
+    await candidate.send_json_to({"type": "ai.spoken", "conversation_id": reply})
+    await candidate.send_json_to({"type": "turn.hold"})
+    await stream(candidate, silence(1.0))
+    got += await resume_after(candidate, speak(SECOND) + silence(2.0))
+    await candidate.disconnect()
+    two_answers(kinds(got))
+    assert not await rows(session, retracted=True)
