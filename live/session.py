@@ -235,9 +235,10 @@ class LiveSession:
                 # "Give me a moment" just after silence ended the answer (the
                 # rule may end a sentence-final pause in under a second, before
                 # anyone can press it): the candidate is not done, so the
-                # answer goes on, as resumed speech would reopen it.
+                # answer goes on, as resumed speech would reopen it. Later, it
+                # is for the next answer (the question may be on screen by then).
                 if self.takeback.target is not None and not self.turns.heard:
-                    self._reopen(at_s)
+                    self._reopen(at_s, within_s=settings.RT.turn_hold_reopen_s)
                 self.turns.feed(Held(at_s))
             case AiSpoken():
                 self.takeback.ai_spoken(item.conversation_id)
@@ -304,11 +305,11 @@ class LiveSession:
 
     # --- take-back (live/takeback.py) -----------------------------------------
 
-    def _reopen(self, at_s: float) -> None:
+    def _reopen(self, at_s: float, within_s: float | None = None) -> None:
         """Speech resumed (or `turn.hold` came) in the turn after one silence
         ended: within the grace window, that answer goes on (its words and audio
         in front of this turn's) and its reply is taken back by the AI task, after it."""
-        answer = self.takeback.resumed(at_s)
+        answer = self.takeback.resumed(at_s, within_s)
         if answer is None:
             return
         self.turns.reopen(answer.turn)

@@ -142,11 +142,13 @@ class TakeBack:
         if self.target is not None and self.target.reply_id == conversation_id:
             self.target = None
 
-    def resumed(self, at_s: float) -> Answer | None:
+    def resumed(self, at_s: float, within_s: float | None = None) -> Answer | None:
         """Speech resumed (stream time `at_s`): the answer it reopens, if any.
-        Asked once per turn; the target is gone either way."""
+        Asked once per turn; the target is gone either way. `within_s`: a
+        shorter window than the grace (a `turn.hold`)."""
         answer, self.target = self.target, None
-        if answer is None or at_s - answer.committed_at_s > self.grace_s + 1e-6:
+        window_s = self.grace_s if within_s is None else min(self.grace_s, within_s)
+        if answer is None or at_s - answer.committed_at_s > window_s + 1e-6:
             return None
         answer.spoken = frozenset(self.spoken)
         if answer.spoken_already():

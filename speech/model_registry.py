@@ -71,19 +71,31 @@ class ModelRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._models: dict[Path, vosk.Model] = {}
+        # Model folder found -> folder loaded for it (itself or its static overlay).
+        self._in_use: dict[Path, Path] = {}
 
     def locate(self, language: str, *, static: bool | None = None) -> Path:
         """The model folder for `language`; SpeechUnavailable naming the fix if none.
 
         `static` (default RT_VOSK_STATIC_GRAPH) prefers a current static-graph
         overlay of the folder found."""
+        return self._choose(language, static)[1]
+
+    def _choose(self, language: str, static: bool | None = None) -> tuple[Path, Path]:
+        """(the model folder found, the folder to load for it). Once a process
+        has loaded one of the two, it keeps to it: an overlay built (or
+        rebuilt) meanwhile is taken up at restart, not by the next stream."""
         rt = settings.RT
         model = self._locate_source(language)
+        if static is None:
+            with self._lock:
+                if model in self._in_use:
+                    return model, self._in_use[model]
         if static if static is not None else rt.vosk_static_graph:
             overlay = static_graph.overlay_for(model, rt.models_dir(settings.BASE_DIR))
             if overlay is not None:
-                return overlay.resolve()
-        return model
+                return model, overlay.resolve()
+        return model, model
 
     def _locate_source(self, language: str) -> Path:
         rt = settings.RT
@@ -138,8 +150,9 @@ class ModelRegistry:
     def model_for(self, language: str) -> vosk.Model:
         """The shared model for `language`, loaded on first use (~2 s, so call
         it from a thread, not the event loop)."""
-        path = self.locate(language)
+        source, path = self._choose(language)
         with self._lock:
+            path = self._in_use.get(source, path)
             model = self._models.get(path)
             if model is None:
                 started = time.monotonic()
@@ -151,6 +164,7 @@ class ModelRegistry:
                         "Vosk model? Download it again with manage.py download_vosk_model."
                     ) from exc
                 self._models[path] = model
+                self._in_use[source] = path
                 log.info("Loaded Vosk model %s in %.1f s", path, time.monotonic() - started)
             return model
 

@@ -55,10 +55,8 @@ OPENFST_TOOLS = ("fstcompose", "fstsymbols", "fstrelabel", "fstconvert", "fstinf
 # The FST types the tools must be able to read (loaded from lib/fst by type name).
 OPENFST_EXTENSIONS = ("ngram-fst.so", "olabel_lookahead-fst.so")
 
-# The source files whose size and mtime identify the graph an overlay was built from.
-FINGERPRINTED = ("graph/HCLr.fst", "graph/Gr.fst", "graph/disambig_tid.int", "am/final.mdl")
-# What the overlay copies from its source besides the graph (small: ~35 MB).
-COPIED = ("am", "conf", "ivector", "graph/phones", "graph/phones.txt", "README")
+# What the overlay does not copy from its source: the two halves it composes.
+COMPOSED = ("graph/HCLr.fst", "graph/Gr.fst")
 
 
 class StaticGraphError(Exception):
@@ -72,11 +70,13 @@ def is_lookahead_model(model: Path) -> bool:
 
 
 def fingerprint(model: Path) -> dict[str, list[int]]:
-    """Size and mtime (ns) of the files that decide the composed graph."""
+    """Size and mtime (ns) of every file of the model (a few dozen): the graph's
+    halves and everything the overlay copies."""
     prints: dict[str, list[int]] = {}
-    for name in FINGERPRINTED:
-        stat = (model / name).stat()
-        prints[name] = [stat.st_size, stat.st_mtime_ns]
+    for path in sorted(model.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            prints[path.relative_to(model).as_posix()] = [stat.st_size, stat.st_mtime_ns]
     return prints
 
 
@@ -196,16 +196,16 @@ def build_openfst(
 ) -> OpenFst:
     """Configure, compile and install OpenFst from `archive` into `prefix`
     (about 5 minutes on two cores). The archive must match OPENFST_SHA256."""
-    missing = [tool for tool in ("g++", "make") if shutil.which(tool) is None]
-    if missing:
-        raise StaticGraphError(
-            f"Building OpenFst needs {' and '.join(missing)} (Debian: apt-get install g++ make)."
-        )
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     if digest != OPENFST_SHA256:
         raise StaticGraphError(
             f"{archive} has SHA-256 {digest}, expected {OPENFST_SHA256} (OpenFst "
             f"{OPENFST_VERSION}): refusing to build it."
+        )
+    missing = [tool for tool in ("g++", "make") if shutil.which(tool) is None]
+    if missing:
+        raise StaticGraphError(
+            f"Building OpenFst needs {' and '.join(missing)} (Debian: apt-get install g++ make)."
         )
     work = prefix.parent / f".build-{prefix.name}"
     shutil.rmtree(work, ignore_errors=True)
@@ -321,13 +321,15 @@ def assemble(
     `target`, writing the marker last so a half-built overlay is never used."""
     staging = work / "overlay"
     shutil.rmtree(staging, ignore_errors=True)
-    (staging / "graph").mkdir(parents=True)
-    for name in COPIED:
-        source = model / name
-        if source.is_dir():
-            shutil.copytree(source, staging / name)
-        elif source.is_file():
-            shutil.copy2(source, staging / name)
+    composed = {(model / name).resolve() for name in COMPOSED}
+
+    def left_out(folder: str, names: list[str]) -> set[str]:
+        return {n for n in names if (Path(folder) / n).resolve() in composed}
+
+    # Everything else of the model (am, conf, ivector, phones, a rescoring LM...):
+    # copies, so an upgraded package cannot change a built overlay.
+    shutil.copytree(model, staging, ignore=left_out)
+    (staging / "graph").mkdir(exist_ok=True)
     os.replace(work / "HCLG.fst", staging / "graph" / "HCLG.fst")
     os.replace(work / "words.txt", staging / "graph" / "words.txt")
     marker = {
@@ -347,7 +349,8 @@ def assemble(
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staging, target)
     # Last: the registry only trusts a folder with a complete marker.
-    (target / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    (target / f"{MARKER}.tmp").write_text(json.dumps(marker, indent=2) + "\n")
+    os.replace(target / f"{MARKER}.tmp", target / MARKER)
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
     return target

@@ -176,6 +176,13 @@ class RuntimeSettings:
         "candidate's resumed speech reopens that answer (its AI reply is cancelled, "
         "unless the browser already reported it spoken with `ai.spoken`). 0 turns it off.",
     )
+    turn_hold_reopen_s: float = _setting(
+        1.5,
+        "Take-back by `turn.hold`: audio time after a turn that silence ended within "
+        'which "Give me a moment" reopens that answer (a person\'s reaction to the '
+        "listening indicator; the rule may end a pause in 0.6 s); later, the hold is "
+        "for the next answer. At most RT_TURN_TAKEBACK_GRACE_S.",
+    )
     turn_rule: str = _setting(
         "signals",
         "What ends a spoken answer: `signals` (turn-taking v2: Silero VAD, Smart Turn, the words, "

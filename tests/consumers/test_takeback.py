@@ -435,3 +435,17 @@ async def test_hold_after_the_reply_was_spoken_does_not_reopen(session):
     await candidate.disconnect()
     two_answers(kinds(got))
     assert not await rows(session, retracted=True)
+
+
+async def test_a_hold_well_after_the_commit_is_for_the_next_answer(session):
+    """Past RT_TURN_HOLD_REOPEN_S the interviewer's next question may be on
+    screen: the hold does not take it back, and what follows is a new answer."""
+    candidate = await started(session)
+    got = await events_until_reply(candidate, speak(FIRST) + silence(1.2))
+    # The rule committed about 0.76 s into the pause: 2.5 s more is past 1.5 s.
+    await stream(candidate, silence(2.5))
+    await candidate.send_json_to({"type": "turn.hold"})
+    got += await resume_after(candidate, speak(SECOND) + silence(2.0))
+    await candidate.disconnect()
+    two_answers(kinds(got))
+    assert not await rows(session, retracted=True)

@@ -154,3 +154,12 @@ def test_a_chain_keeps_out_what_an_earlier_answer_kept():
 
 def test_nothing_of_its_own_is_nothing_to_answer():
     assert without(turn(FIRST), 1, 0) is None
+
+
+def test_a_shorter_window_for_a_hold():
+    taker = TakeBack(grace_s=4.0)
+    committed(taker, turn(final("하나", 0.0, 1.0)), at_s=3.5)
+    assert taker.resumed(5.2, within_s=1.5) is None  # 1.7 s after: too late for a hold
+    answer = committed(taker, turn(final("둘", 6.0, 7.0)), at_s=8.0)
+    assert taker.resumed(9.4, within_s=1.5) is answer
+    assert taker.target is None

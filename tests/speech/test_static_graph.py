@@ -28,7 +28,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from speech import static_graph
-from speech.model_registry import registry
+from speech.model_registry import ModelRegistry, registry
 
 pytestmark = pytest.mark.speech
 
@@ -184,6 +184,7 @@ def test_the_overlay_holds_the_graph_a_copy_of_the_model_and_a_marker(
     assert not (overlay / "am").is_symlink()
     assert (overlay / "graph" / "phones" / "word_boundary.int").is_file()
     assert (overlay / "README").read_text() == "tiny\n"
+    assert (overlay / "graph" / "disambig_tid.int").is_file()  # everything but the two halves
     marker = json.loads((overlay / static_graph.MARKER).read_text())
     assert marker["source"] == str(lookahead_model.resolve())
     assert marker["openfst"] == "1.7.9"
@@ -214,6 +215,31 @@ def test_the_registry_prefers_a_current_overlay_and_drops_a_stale_one(
     with override_settings(RT=rt), caplog.at_level(logging.WARNING, "speech.static_graph"):
         assert registry.locate("ko") == lookahead_model.resolve()
     assert "build_static_graph" in caplog.text
+
+
+def test_a_process_keeps_the_graph_it_loaded_until_restart(tmp_path):
+    """An overlay built while a server runs is for its next start: the running
+    process does not load a second, 1 GB graph beside the one in use."""
+    source = registry.locate("ko", static=False)
+    registry.model_for("ko")  # loaded with the tests' setting: the lazy graph
+    models_dir = tmp_path / "models"
+    work = models_dir / static_graph.OVERLAYS_FOLDER / ".build-test"
+    work.mkdir(parents=True)
+    (work / "HCLG.fst").write_bytes(b"not loaded by this test")
+    (work / "words.txt").write_text("<eps> 0\n")
+    overlay = static_graph.assemble(
+        model=source,
+        language="ko",
+        work=work,
+        target=models_dir / static_graph.OVERLAYS_FOLDER / static_graph.overlay_name("ko", source),
+    )
+    rt = replace(settings.RT, vosk_models_dir=str(models_dir), vosk_static_graph=True)
+    with override_settings(RT=rt):
+        assert registry.locate("ko") == source
+        assert registry.model_for("ko") is registry.model_for("ko")
+        assert source in registry.loaded() and overlay.resolve() not in registry.loaded()
+        # A process starting now would take the overlay.
+        assert ModelRegistry().locate("ko") == overlay.resolve()
 
 
 def test_an_overlay_without_its_marker_is_not_used(lookahead_model, debian_openfst, tmp_path):
@@ -253,6 +279,24 @@ def test_the_command_composes_with_a_given_openfst_and_then_has_nothing_to_do(
     assert f"{overlay} is current" in out[-1]
     # No scratch folder is left behind.
     assert [p.name for p in overlay.parent.iterdir()] == [overlay.name]
+
+
+def test_a_failed_build_keeps_its_log_and_leaves_no_overlay(
+    lookahead_model, debian_openfst, tmp_path
+):
+    for name in static_graph.OPENFST_EXTENSIONS:
+        (debian_openfst.prefix / "lib" / "fst").mkdir(parents=True, exist_ok=True)
+        (debian_openfst.prefix / "lib" / "fst" / name).write_bytes(b"")
+    (lookahead_model / "graph" / "HCLr.fst").write_bytes(b"not an fst")
+    models_dir = tmp_path / "models"
+    rt = replace(settings.RT, vosk_model_path=str(lookahead_model), vosk_models_dir=str(models_dir))
+    with override_settings(RT=rt), pytest.raises(CommandError) as caught:
+        call_command("build_static_graph", "--openfst-prefix", str(debian_openfst.prefix))
+    overlays = models_dir / static_graph.OVERLAYS_FOLDER
+    logs = list(overlays.glob("build-*.log"))
+    assert [p.name for p in overlays.iterdir()] == [logs[0].name]  # no overlay, no scratch
+    assert str(logs[0]) in str(caught.value) and "fstcompose" in str(caught.value)
+    assert "$ " in logs[0].read_text() and "fstcompose" in logs[0].read_text()
 
 
 def test_the_command_refuses_a_model_that_is_already_static(tmp_path):

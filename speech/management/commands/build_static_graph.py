@@ -92,7 +92,11 @@ class Command(BaseCommand):
                 )
                 static_graph.assemble(model=model, language=language, work=work, target=target)
             except static_graph.StaticGraphError as exc:
-                raise CommandError(str(exc)) from exc
+                # The scratch folder goes with this block: keep its log beside it.
+                kept = overlays / f"build-{target.name}.log"
+                if (work / "build.log").is_file():
+                    shutil.copy2(work / "build.log", kept)
+                raise CommandError(f"{exc}\nThe whole log is kept in {kept}.") from exc
         size = (target / "graph" / "HCLG.fst").stat().st_size
         self.stdout.write(
             self.style.SUCCESS(
