@@ -373,7 +373,8 @@ function onEvent(event) {
       transcript.apply(event);
       if (state.replyStreaming) voice.finish(event.text || "", event.conversation_id);
       state.replyStreaming = false;
-      if (!voice.speaking) setActivity(state.mode === "typed" ? "Your turn: type your answer." : "Your turn.");
+      // Held: this reply is to an answer the hold reopened (its ai.cancelled follows).
+      if (!voice.speaking && !state.holding) setActivity(state.mode === "typed" ? "Your turn: type your answer." : "Your turn.");
       break;
     case EventType.ERROR:
       onServerError(event);
