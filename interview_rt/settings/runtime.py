@@ -177,7 +177,7 @@ class RuntimeSettings:
         "unless the browser already reported it spoken with `ai.spoken`). 0 turns it off.",
     )
     turn_hold_reopen_s: float = _setting(
-        1.5,
+        2.0,
         "Take-back by `turn.hold`: audio time after a turn that silence ended within "
         'which "Give me a moment" reopens that answer (a person\'s reaction to the '
         "listening indicator; the rule may end a pause in 0.6 s); later, the hold is "

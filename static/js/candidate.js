@@ -103,8 +103,9 @@ const state = {
   // a connection lost before then may have lost it.
   unconfirmed: "",
   replaying: false, // a resume's replay is on its way (ends with our ping's pong)
-  // "Give me a moment" was pressed and the candidate has not spoken since: a
-  // take-back the hold caused keeps its "take your time" message.
+  // "Give me a moment" was pressed and the candidate has not spoken, ended the
+  // answer or typed one since: a take-back the hold caused keeps its "take your
+  // time" message.
   holding: false,
   // The problem that stays until dealt with (a passing one shows over it, then
   // gives it back), and its code, to clear it when it passes.
@@ -350,7 +351,8 @@ function onEvent(event) {
     case EventType.TURN_COMMITTED:
       transcript.apply(event);
       state.spoke = false;
-      state.holding = false;
+      // Not the hold's end: a commit that crossed a "Give me a moment" on the
+      // wire is reopened by it next (its turn.reopened follows).
       showListening(false);
       setActivity("Answer received.");
       state.unconfirmed = "";
@@ -559,6 +561,7 @@ $("mic-resume").addEventListener("click", resumeMic);
 
 $("done").addEventListener("click", () => {
   socket.send({ type: ClientType.TURN_END });
+  state.holding = false;
   state.lastSent = "answer";
   setActivity("Answer sent. The interviewer is thinking…");
 });
@@ -595,6 +598,7 @@ $("answer-form").addEventListener("submit", (e) => {
   // goes out after the next replay: it cannot be lost by that drop.
   if (socket.isOpen) state.unconfirmed = text;
   socket.send({ type: ClientType.ANSWER_TEXT, text });
+  state.holding = false;
   state.lastSent = "answer";
   box.value = "";
   setActivity("Answer sent. The interviewer is thinking…");
@@ -614,6 +618,7 @@ $("end-dialog").addEventListener("close", (e) => {
 
 function endInterview() {
   socket.send({ type: ClientType.INTERVIEW_END });
+  state.holding = false;
   state.lastSent = "end";
   state.capturing = false;
   setActivity("Ending the interview…");

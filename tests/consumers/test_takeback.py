@@ -442,7 +442,7 @@ async def test_a_hold_well_after_the_commit_is_for_the_next_answer(session):
     screen: the hold does not take it back, and what follows is a new answer."""
     candidate = await started(session)
     got = await events_until_reply(candidate, speak(FIRST) + silence(1.2))
-    # The rule committed about 0.76 s into the pause: 2.5 s more is past 1.5 s.
+    # The rule committed about 0.76 s into the pause: 2.5 s more is past 2 s.
     await stream(candidate, silence(2.5))
     await candidate.send_json_to({"type": "turn.hold"})
     got += await resume_after(candidate, speak(SECOND) + silence(2.0))
