@@ -311,7 +311,6 @@ async def main() -> None:
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     source = sentences()
-    raws: dict[str | None, FreshRawVosk] = {}
     defaults = RuntimeSettings()
     trees: list[tuple[str, Path, dict[str, str]]] = [("new", ROOT, {})]
     if args.against:
@@ -328,7 +327,10 @@ async def main() -> None:
         trees.append(("lazy", ROOT, {"RT_VOSK_STATIC_GRAPH": "false"}))
         if korean_model_folder(True) == korean_model_folder(False):
             raise SystemExit("No static graph for this model: run manage.py build_static_graph.")
-        raws = {"stat": FreshRawVosk(static=True), "lazy": FreshRawVosk(static=False)}
+        raws: dict[str | None, FreshRawVosk] = {
+            "stat": FreshRawVosk(static=True),
+            "lazy": FreshRawVosk(static=False),
+        }
     else:
         raws = {None: FreshRawVosk()}
     for raw in raws.values():
