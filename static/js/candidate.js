@@ -39,6 +39,7 @@ const VOICE_RMS = 0.03;
 const VOICE_MS = 200;
 const QUIET_MS = 600;
 const LISTENING = "Listening… take your time.";
+const HOLDING = "Take your time: the interviewer waits until you speak again.";
 
 const FATAL_MESSAGES = {
   invalid:
@@ -342,7 +343,8 @@ function onEvent(event) {
       transcript.apply(event);
       voice.withdraw();
       state.replyStreaming = false;
-      if (!state.replaying && !state.holding) setActivity("Listening…");
+      // Reopened by the hold (its commit may have shown "Answer received." first).
+      if (!state.replaying) setActivity(state.holding ? HOLDING : "Listening…");
       break;
     case EventType.AI_CANCELLED:
       transcript.apply(event);
@@ -512,7 +514,7 @@ function holdTurn() {
   if (state.mode === "typed" || state.ended) return;
   socket.send({ type: ClientType.TURN_HOLD });
   state.holding = true;
-  setActivity("Take your time: the interviewer waits until you speak again.");
+  setActivity(HOLDING);
 }
 
 async function resumeMic() {
