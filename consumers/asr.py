@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 
+from channels.exceptions import StopConsumer
+
 from interviews.exceptions import DomainError, ServerBusy
 from speech import audio
 from speech.frames import Alternative, AudioChunk, Final, Partial
@@ -88,6 +90,24 @@ class VoskAsrConsumer(EventSocket):
     max_alternatives = 0
     phrase_list: tuple[str, ...] = ()
     finished = False  # after eof: the final result is sent and the socket closing
+    sent_partial = ""  # the text of the last {"partial"} reply, and that reply encoded
+    sent_partial_json = json.dumps({"partial": ""})
+
+    async def __call__(self, scope, receive, send):
+        """Channels' consumer loop without its channel: this socket joins no
+        group and takes no channel-layer message, so it gets no channel (with
+        Redis, each would be a queue polled for nothing), and its client's
+        messages are dispatched one by one as they come, with no task or
+        wait set up per message (a reply per 100 ms frame makes that the
+        event loop's main cost here, docs/speech.md)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def authorise(self):
         return staff_refusal(self.scope.get("user"))
@@ -159,8 +179,8 @@ class VoskAsrConsumer(EventSocket):
         return result_json(final, words=self.words, alternatives=self.max_alternatives > 0)
 
     async def decode_frame(self, pcm: bytes) -> str:
-        audio.check_frame(pcm)
         if self.stream is None:
+            audio.check_frame(pcm)  # before a recogniser is made for it (accept checks the rest)
             # Words are always decoded (the warm recogniser is a plain one);
             # `words` off only leaves them out of what is sent, as Vosk does.
             options = StreamOptions(
@@ -173,7 +193,11 @@ class VoskAsrConsumer(EventSocket):
                 return self.result(frame)
             if isinstance(frame, Partial):
                 self.partial = frame.text
-        return json.dumps({"partial": self.partial}, ensure_ascii=False)
+        if self.partial != self.sent_partial:
+            # Most frames change nothing: their reply is the last one again.
+            self.sent_partial = self.partial
+            self.sent_partial_json = json.dumps({"partial": self.partial}, ensure_ascii=False)
+        return self.sent_partial_json
 
     async def _final(self) -> Final | None:
         if self.stream is None:

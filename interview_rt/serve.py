@@ -12,19 +12,33 @@ over daphne's size limit (`--websocket-max-message-size`, 1 MiB by default),
 (docs/protocol.md, "Close codes").
 
 It first re-executes itself on the allocator RT_ALLOCATOR names (jemalloc
-by default: interview_rt/allocator.py).
+by default: interview_rt/allocator.py), and runs Twisted's reactor on the
+event loop RT_EVENT_LOOP names (uvloop by default).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
-
-from daphne.cli import CommandLineInterface
-from daphne.server import Server
-from twisted.internet import reactor
 
 from interview_rt import allocator
 from interview_rt.settings.runtime import RuntimeSettings
+
+
+def use_event_loop(name: str) -> None:
+    """Make new event loops `name`'s. It must run before daphne.server is
+    imported: that import makes the loop Twisted's reactor runs on."""
+    if name == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+use_event_loop(RuntimeSettings.from_env().event_loop)
+
+from daphne.cli import CommandLineInterface  # noqa: E402 (after the loop is chosen)
+from daphne.server import Server  # noqa: E402
+from twisted.internet import reactor  # noqa: E402
 
 
 class ClosingServer(Server):

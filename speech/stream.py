@@ -83,6 +83,10 @@ class SpeechStream:
         # A turn ended (hurry): until its final, this stream's calls go first.
         self._ending = False
         self._release = weakref.finalize(self, admission.forget, place)
+        # Read once, not per 100 ms frame (the event loop's cost per frame, docs/speech.md).
+        self._executor = pools.executor("stt")
+        self._threads = pools.size("stt")
+        self._batch_window_s = settings.RT.stt_batch_window_s
 
     @classmethod
     async def open(
@@ -224,9 +228,9 @@ class SpeechStream:
         return batches.for_running_loop().run(
             id(self),
             call,
-            executor=pools.executor("stt"),
-            threads=pools.size("stt"),
-            window_s=settings.RT.stt_batch_window_s,
+            executor=self._executor,
+            threads=self._threads,
+            window_s=self._batch_window_s,
             urgent=urgent,
             first=first,
         )
@@ -240,7 +244,7 @@ class SpeechStream:
         self._release.detach()
         await admission.stream_closed(self.place)
         # A decode may still be running in the pool: retire the recogniser after it.
-        flush = pools.executor("stt").submit(self._retire_recognizer)
+        flush = self._executor.submit(self._retire_recognizer)
         warm.returning(flush)
         await asyncio.wrap_future(flush)
 

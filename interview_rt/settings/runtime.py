@@ -32,6 +32,7 @@ def _setting(default: Any, doc: str, env: str | None = None):
 
 TURN_RULES = ("signals", "silence")  # RT_TURN_RULE's values (live/listener.py)
 ALLOCATORS = ("jemalloc", "system")  # RT_ALLOCATOR's values (interview_rt/allocator.py)
+EVENT_LOOPS = ("uvloop", "asyncio")  # RT_EVENT_LOOP's values (interview_rt/serve.py)
 
 
 @dataclass(frozen=True)
@@ -405,6 +406,12 @@ class RuntimeSettings:
         "interview than on glibc's malloc; the system's malloc, with a warning, where jemalloc "
         "is not installed) or `system`.",
     )
+    event_loop: str = _setting(
+        "uvloop",
+        "The event loop under the server command's Twisted reactor (interview_rt/serve.py): "
+        "`uvloop` (libuv; the loop's own share of the server's CPU drops, docs/speech.md "
+        "'Where /ws/asr/ spends its CPU') or `asyncio` (the standard library's).",
+    )
     # --- monitoring ---------------------------------------------------------
     metrics_public: bool = _setting(
         False,
@@ -425,6 +432,10 @@ class RuntimeSettings:
         if self.allocator not in ALLOCATORS:
             raise ConfigError(
                 f"allocator: {self.allocator!r} is not one of {', '.join(ALLOCATORS)}"
+            )
+        if self.event_loop not in EVENT_LOOPS:
+            raise ConfigError(
+                f"event_loop: {self.event_loop!r} is not one of {', '.join(EVENT_LOOPS)}"
             )
         if not 0.0 <= self.stt_recycle_jitter < 1.0:
             raise ConfigError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from interview_rt.asgi import application
@@ -22,6 +23,7 @@ from tests.audio_fixtures import (
     speak,
     word_agreement,
 )
+from tests.consumers.helpers import cand, connect, next_event
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.speech]
 
@@ -96,6 +98,25 @@ async def test_the_recogniser_is_back_in_the_pool_when_the_result_arrives(staff_
     assert "text" in json.loads(await comm.receive_from(timeout=10))
     assert warm.count() == 1
     await comm.wait(timeout=5)
+
+
+async def test_an_asr_socket_takes_no_channel_layer_channel(staff_token, session):
+    """/ws/asr/ joins no group, so it gets no channel: with Redis, each would
+    be a queue the server polls for nothing, per vosk-server connection."""
+    layer = get_channel_layer()
+    before = set(layer.channels)
+    comm = await asr(staff_token)
+    await comm.send_to(text_data=json.dumps({"config": {"sample_rate": 16000}}))
+    await comm.send_to(bytes_data=silence(0.1))
+    assert set(json.loads(await comm.receive_from(timeout=10))) == {"partial"}
+    assert set(layer.channels) == before
+    await comm.disconnect()
+    # A session socket, which relays and joins groups, still has one (and
+    # the process's relay hub its own).
+    candidate = await connect(cand(session))
+    await next_event(candidate)  # joined: its channel is waiting for messages
+    assert set(layer.channels) - before
+    await candidate.disconnect()
 
 
 # --- vosk-server's config keys ---------------------------------------------------------
