@@ -108,7 +108,12 @@ async def test_silence_ends_the_turn_but_a_one_second_pause_does_not(
     settings.RT = replace(settings.RT, turn_rule="silence")
     observer = await connect(f"/ws/observe/{session.session_id}/?token={staff_token}")
     candidate = await started(session)
-    pcm = speak(KOREAN_ANSWER) + silence(1.0) + speak(KOREAN_SHORT) + silence(2.0)
+    # A lead of silence, as a microphone has and the other speech tests use:
+    # speech from the very first sample makes Vosk's first words the least
+    # stable part of a decode (audio_fixtures.SAME_DECODE_AGREEMENT): a
+    # clean-clone run once differed from the offline decode by 6 of 22 words,
+    # 4 of them in the first second.
+    pcm = silence(0.3) + speak(KOREAN_ANSWER) + silence(1.0) + speak(KOREAN_SHORT) + silence(2.0)
     await stream(candidate, pcm)
     got = await events_until(candidate, "ai.message", wait=20)
     committed = [e for e in got if e["type"] == "turn.committed"]
