@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/capacity.py --allocators            # RT_ALLOCATOR jemalloc vs system
     .venv/bin/python benchmarks/capacity.py --graphs                # static graph vs lazy (needs
                                                                     # manage.py build_static_graph)
+    .venv/bin/python benchmarks/capacity.py --graphs --against ../old-tree  # both, and before
 
 For each N, N candidates on fresh sessions arrive 0.8 s apart. Each opens
 its socket, sends `audio.config` and `interview.start` and, if its audio is
@@ -331,6 +332,11 @@ async def main() -> None:
             "stat": FreshRawVosk(static=True),
             "lazy": FreshRawVosk(static=False),
         }
+        if args.against:
+            # Before, and after on either graph, in one run: an older tree decodes
+            # the model's own (lazy) graph.
+            trees.append(("old", args.against.resolve(), {}))
+            raws["old"] = raws["lazy"]
     else:
         raws = {None: FreshRawVosk()}
     for raw in raws.values():
