@@ -8,6 +8,7 @@
     .venv/bin/python benchmarks/capacity.py --graphs                # static graph vs lazy (needs
                                                                     # manage.py build_static_graph)
     .venv/bin/python benchmarks/capacity.py --graphs --against ../old-tree  # both, and before
+    .venv/bin/python benchmarks/capacity.py --bound 10              # admission by headroom alone
 
 For each N, N candidates on fresh sessions arrive 0.8 s apart. Each opens
 its socket, sends `audio.config` and `interview.start` and, if its audio is
@@ -309,6 +310,12 @@ async def main() -> None:
         "built) and =false (the model's lazy graph), level by level in one run, each with "
         "its own raw ceiling",
     )
+    parser.add_argument(
+        "--bound",
+        type=int,
+        help="RT_STT_MAX_STREAMS for every tree (default: each tree's own default), "
+        "to see how many admission by headroom lets in below a higher bound",
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     source = sentences()
@@ -344,7 +351,7 @@ async def main() -> None:
     servers = {}
     try:
         for name, root, extra_env in trees:
-            bound = tree_default_max_streams(root)
+            bound = args.bound if args.bound is not None else tree_default_max_streams(root)
             servers[name] = Server(
                 sessions=sum(sizes),
                 root=root,

@@ -255,6 +255,12 @@ sampled.add(
     lambda: speech_admission().load().cost,
 )
 sampled.add(
+    "rt_speech_process_cost",
+    "The whole process's CPU seconds per audio second decoded, over RT_STT_LOAD_WINDOW_S "
+    "(admission counts the dearer of this and rt_speech_decode_cost).",
+    lambda: speech_admission().load().process_cost,
+)
+sampled.add(
     "rt_speech_final_wait_seconds_p95",
     "95th percentile wait for a turn's final result (decoder queue plus flush).",
     lambda: speech_admission().load().final_wait_s,

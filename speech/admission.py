@@ -253,7 +253,8 @@ class Admission:
         raise ServerBusy(
             "The interview server is busy: its speech decoders are taking as many live "
             f"interviews as they can keep within {settings.RT.stt_latency_target_ms} ms "
-            f"(about {load.cost:.2f} s of decoding per second of speech); try again shortly."
+            f"(about {max(load.cost, load.process_cost):.2f} s of work per second of speech); "
+            "try again shortly."
         )
 
     def _drop_stream(self, place: Place) -> bool:
@@ -273,6 +274,7 @@ class Admission:
             "held": self.held(),
             "cost": round(load.cost, 4),
             "cpu_cost": round(load.cpu_cost, 4),
+            "process_cost": round(load.process_cost, 4),
             "final_wait_ms": round(load.final_wait_s * 1000),
             "process": self.process,
         }

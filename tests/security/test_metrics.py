@@ -58,6 +58,7 @@ def test_staff_read_it_by_token_or_session(staff_token, staff_user):
     assert "# TYPE rt_server_busy_total counter" in text
     assert "rt_speech_streams_limit" in text
     assert "rt_speech_recognisers_warm" in text and "rt_speech_recognisers_recycled_total" in text
+    assert "rt_speech_process_cost" in text and "rt_speech_decode_cost" in text
     browser = Client()
     browser.force_login(staff_user)
     assert "rt_sessions" in scrape(browser)

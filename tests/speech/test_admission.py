@@ -33,10 +33,29 @@ DEAR = 0.6  # a cold recogniser on a busy one
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"
 
 
-def meter_at(cost: float, *, final_wait_s: float = 0.0, finals: int = 0) -> LoadMeter:
-    """A meter that has measured 20 s of speech decoded at `cost`."""
-    meter = LoadMeter()
+class ProcessClock:
+    """The process's CPU seconds so far, as time.process_time would read them."""
+
+    def __init__(self) -> None:
+        self.cpu_s = 0.0
+
+    def __call__(self) -> float:
+        return self.cpu_s
+
+
+def meter_at(
+    cost: float,
+    *,
+    final_wait_s: float = 0.0,
+    finals: int = 0,
+    process_cost: float | None = None,
+) -> LoadMeter:
+    """A meter that has measured 20 s of speech decoded at `cost`; with
+    `process_cost`, the whole process spent that much CPU per audio second."""
+    clock = ProcessClock()
+    meter = LoadMeter(process_cpu=clock if process_cost is not None else None)
     for _ in range(20):
+        clock.cpu_s += process_cost or 0.0
         meter.decoded(1.0, cost, cost)
     for _ in range(finals):
         meter.finished(final_wait_s, 0.05)
@@ -92,6 +111,41 @@ async def test_dear_decoding_admits_fewer_than_the_bound(bound, make_sessions):
     taken = await admitted(admission, sessions)
     assert taken == sessions[:2]
     assert admission.load().predicted_final_s(3) > 0.5 >= admission.load().predicted_final_s(2)
+
+
+async def test_work_besides_the_decoders_counts_against_the_headroom(bound, make_sessions):
+    """Cheap decoders, but the process spends 0.2 CPU s per audio second in all
+    (the event loop, turn models, replies): on two cores the eighth interview
+    would push finals past 500 ms, so seven get in below a bound of 16."""
+    bound(16)
+    sessions = await make_sessions(9)
+    decoders_alone = Admission(redis_url="", load_meter=meter_at(CHEAP, process_cost=CHEAP))
+    assert decoders_alone.load().process_cost == pytest.approx(CHEAP)
+    assert decoders_alone.capacity() == 16
+    whole_process = Admission(redis_url="", load_meter=meter_at(CHEAP, process_cost=0.2))
+    load = whole_process.load()
+    assert load.cost == pytest.approx(CHEAP) and load.process_cost == pytest.approx(0.2)
+    assert await admitted(whole_process, sessions) == sessions[:7]
+    assert load.predicted_final_s(8) > 0.5 >= load.predicted_final_s(7)
+
+
+async def test_the_global_meter_reads_the_process_cpu_between_decodes():
+    """The product's meter reads time.process_time at each decode: CPU the
+    process spends between two decodes is charged to the audio decoded."""
+    import time as clock
+
+    from speech import load
+
+    meter = LoadMeter(process_cpu=load.meter.process_cpu)
+    assert load.meter.process_cpu is clock.process_time
+    for _ in range(10):
+        meter.decoded(1.0, 0.01, 0.01)
+        busy_until = clock.process_time() + 0.05
+        while clock.process_time() < busy_until:  # 50 ms of this process's CPU
+            pass
+    reading = meter.reading(threads=2)
+    assert reading.measured and reading.cost == pytest.approx(0.01)
+    assert 0.04 <= reading.process_cost <= 0.2
 
 
 async def test_decoders_that_fall_behind_admit_no_one_more(bound, make_sessions):
