@@ -15,9 +15,9 @@ settings.RT.stt_load_window_s:
 - `process_cost`: the whole process's CPU seconds per audio second decoded
   (the global meter reads `time.process_time` at each decode): the event
   loop, the voice-activity and turn models, the database and the replies
-  besides the decoders. Past about ten live interviews on two cores that
-  work, not the decoders, was what pushed finals past the target while the
-  decoders' own cost still predicted room (docs/speech.md, "Admission").
+  besides the decoders, which compete with them for the same cores (about a
+  quarter more than the decoders' own cost at 16 live interviews on two
+  cores: docs/speech.md, "Admission").
 
 `predicted_final_s(n)` models the wait for a final with n streams all
 speaking: the decoders are busy a share u = n × max(cost, process_cost) /
