@@ -329,9 +329,11 @@ function onEvent(event) {
     case EventType.TRANSCRIPT_PARTIAL:
       transcript.apply(event);
       voice.stop(); // the candidate is talking: the interviewer stops
-      setActivity("Listening…");
+      // A server running behind sends partials of words said before "Give me a
+      // moment" after it: the hold ends when the microphone hears the
+      // candidate again (listenLevel), as the server's ends on speech after it.
+      if (!state.holding) setActivity("Listening…");
       state.spoke = true;
-      state.holding = false;
       break;
     case EventType.TRANSCRIPT_FINAL:
       transcript.apply(event);
@@ -343,7 +345,7 @@ function onEvent(event) {
       transcript.apply(event);
       voice.withdraw();
       state.replyStreaming = false;
-      // Reopened by the hold (its commit may have shown "Answer received." first).
+      // Reopened by the hold: its message stays (or comes back after a replay).
       if (!state.replaying) setActivity(state.holding ? HOLDING : "Listening…");
       break;
     case EventType.AI_CANCELLED:
@@ -354,9 +356,10 @@ function onEvent(event) {
       transcript.apply(event);
       state.spoke = false;
       // Not the hold's end: a commit that crossed a "Give me a moment" on the
-      // wire is reopened by it next (its turn.reopened follows).
+      // wire is reopened by it next (its turn.reopened follows, after the reply
+      // it takes back), so the page goes on saying "take your time".
       showListening(false);
-      setActivity("Answer received.");
+      setActivity(state.holding ? HOLDING : "Answer received.");
       state.unconfirmed = "";
       // Saved after all (a slow database, or a commit that beat the drop).
       if (["storage_unavailable", "lost_answer"].includes(state.standingProblem.code)) showProblem("");
@@ -494,7 +497,13 @@ function listenLevel(rms) {
   if (rms >= VOICE_RMS) {
     state.quietSince = 0;
     if (!state.voiceSince) state.voiceSince = now;
-    else if (now - state.voiceSince >= VOICE_MS) state.spoke = true;
+    else if (now - state.voiceSince >= VOICE_MS) {
+      state.spoke = true;
+      if (state.holding) {
+        state.holding = false; // speaking again ends "Give me a moment"
+        setActivity("Listening…");
+      }
+    }
     showListening(false);
     return;
   }
