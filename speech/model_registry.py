@@ -166,11 +166,26 @@ class ModelRegistry:
                 self._models[path] = model
                 self._in_use[source] = path
                 log.info("Loaded Vosk model %s in %.1f s", path, time.monotonic() - started)
+                if path == source and lazy_graph_could_be_static(source):
+                    log.info(
+                        "Decoding %s on its lazily composed graph. `manage.py build_static_graph "
+                        "--language %s` (about 7 minutes the first time, 3.2 GB of RAM) halves the "
+                        "decoding CPU; restart afterwards (docs/deploy.md, 'The static graph').",
+                        source,
+                        normalise_language(language),
+                    )
             return model
 
     def loaded(self) -> list[Path]:
         with self._lock:
             return list(self._models)
+
+
+def lazy_graph_could_be_static(model: Path) -> bool:
+    """A lookahead model loaded as it is, with static graphs on: the operator
+    has not built its overlay (with it, plan on three live interviews per core
+    instead of two: docs/benchmarks.md, "Capacity")."""
+    return settings.RT.vosk_static_graph and static_graph.is_lookahead_model(model)
 
 
 registry = ModelRegistry()

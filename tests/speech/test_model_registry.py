@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -105,3 +106,32 @@ def test_a_broken_model_folder_raises_speech_unavailable(tmp_path):
             ModelRegistry().model_for("fi")
     assert "Could not load the Vosk model" in caught.value.message
     assert str(Path(broken).resolve()) in caught.value.message
+
+
+def static_graph_hints(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "build_static_graph" in r.getMessage()]
+
+
+def test_a_lookahead_model_loaded_without_its_static_graph_says_how_to_build_it(tmp_path, caplog):
+    """The operator who has not built the overlay is told the command, once per load."""
+    source = registry.locate("ko", static=False)
+    fresh = ModelRegistry()
+    with (
+        rt(vosk_static_graph=True, vosk_models_dir=str(tmp_path)),
+        caplog.at_level(logging.INFO, "speech.model_registry"),
+    ):
+        assert fresh.model_for("ko-KR") is fresh.model_for("ko")
+    [hint] = static_graph_hints(caplog)
+    assert f"Decoding {source} on its lazily composed graph" in hint
+    assert "`manage.py build_static_graph --language ko-kr`" in hint
+    assert "docs/deploy.md, 'The static graph'" in hint
+
+
+def test_no_static_graph_hint_when_static_graphs_are_turned_off(tmp_path, caplog):
+    with (
+        rt(vosk_static_graph=False, vosk_models_dir=str(tmp_path)),
+        caplog.at_level(logging.INFO, "speech.model_registry"),
+    ):
+        ModelRegistry().model_for("ko")
+    assert any("Loaded Vosk model" in r.getMessage() for r in caplog.records)
+    assert static_graph_hints(caplog) == []
